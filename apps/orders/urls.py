@@ -1,0 +1,10 @@
+"""The orders site's URLs."""
+
+from rest_framework.routers import DefaultRouter
+
+from .views import OrderViewSet
+
+router = DefaultRouter()
+router.register("api/orders", OrderViewSet, basename="order")
+
+urlpatterns = router.urls

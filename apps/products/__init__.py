@@ -1,0 +1,1 @@
+"""The products relying app: the catalogue and its stock."""

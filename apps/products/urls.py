@@ -1,0 +1,10 @@
+"""The products site's URLs."""
+
+from rest_framework.routers import DefaultRouter
+
+from .views import ProductViewSet
+
+router = DefaultRouter()
+router.register("api/products", ProductViewSet, basename="product")
+
+urlpatterns = router.urls

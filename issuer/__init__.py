@@ -1,0 +1,1 @@
+"""The token issuer: the only code that touches a private key."""

@@ -1,0 +1,26 @@
+"""Stop publishing retiring keys whose tokens have all expired (or one key now, with --force)."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from issuer import keys
+from issuer.models import SigningKey
+
+
+class Command(BaseCommand):
+    help = "Retire keys that no live token can still need. Run it from cron, or any time."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--kid", help="Retire this retiring key.")
+        parser.add_argument("--force", action="store_true", help="With --kid: even if its tokens may be live.")
+
+    def handle(self, *args, kid: str | None = None, force: bool = False, **options) -> None:
+        if kid:
+            key = SigningKey.objects.filter(kid=kid).first()
+            if key is None:
+                raise CommandError(f"No signing key {kid}.")
+            if not keys.signing_key_retire(key=key, force=force):
+                raise CommandError(f"{kid} is not retiring, or its tokens may still be live (use --force).")
+            retired = [kid]
+        else:
+            retired = keys.signing_keys_retire_expired()
+        self.stdout.write(f"Retired: {', '.join(retired) or 'none'}")

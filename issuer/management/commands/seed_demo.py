@@ -1,0 +1,42 @@
+"""Demo data for `make run`: the relying apps and alice, bob and carol. Never run by production settings."""
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from issuer.models import RelyingApp
+
+
+class Command(BaseCommand):
+    help = "Create (or update) the relying apps and the demo accounts alice, bob and carol."
+
+    def handle(self, *args, **options) -> None:
+        password = settings.DEMO_PASSWORD
+        User = get_user_model()
+        with transaction.atomic():
+            orders, _ = RelyingApp.objects.update_or_create(
+                audience="orders", defaults={"name": "Orders", "origin": settings.ORDERS_URL}
+            )
+            products, _ = RelyingApp.objects.update_or_create(
+                audience="products", defaults={"name": "Products", "origin": settings.PRODUCTS_URL}
+            )
+            catalog_manager, _ = Group.objects.get_or_create(name="catalog_manager")
+            accounts = {
+                "alice": {"is_staff": True, "is_superuser": True, "apps": [orders, products], "groups": []},
+                "bob": {"is_staff": False, "is_superuser": False, "apps": [orders, products], "groups": []},
+                "carol": {"is_staff": False, "is_superuser": False, "apps": [products], "groups": [catalog_manager]},
+            }
+            for username, spec in accounts.items():
+                user = User.objects.filter(username=username).first()
+                if user is None:
+                    user = User(username=username, email=f"{username}@example.com")
+                    user.set_password(password)
+                user.is_staff, user.is_superuser, user.is_active = spec["is_staff"], spec["is_superuser"], True
+                user.save()
+                user.groups.set(spec["groups"])
+                user.relying_apps.set(spec["apps"])
+        self.stdout.write(
+            "Demo accounts: alice (staff, every app), bob (orders, products), carol (products, catalog_manager)"
+        )

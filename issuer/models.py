@@ -1,0 +1,120 @@
+"""The issuer's state: relying apps and who may use them, SSO sessions, signing keys, audit events."""
+
+import secrets
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.db import models
+
+
+def new_session_id() -> str:
+    return secrets.token_urlsafe(16)
+
+
+class RelyingApp(models.Model):
+    """A site that trusts the issuer's tokens. Its audience is what tokens name in `aud`."""
+
+    name = models.CharField(max_length=100, unique=True)
+    audience = models.SlugField(max_length=50, unique=True, help_text="The value tokens carry in `aud`.")
+    origin = models.URLField(help_text="Public origin, e.g. https://orders.example.com (no path).")
+    users = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="relying_apps")
+    groups = models.ManyToManyField(Group, blank=True, related_name="relying_apps")
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SSOSession(models.Model):
+    """One sign-on. Every token minted from it carries its `sid`; revoking it ends them all."""
+
+    class RevokedReason(models.TextChoices):
+        LOGOUT = "logout", "Logged out"
+        LOGOUT_EVERYWHERE = "logout_everywhere", "Logged out everywhere"
+        ADMIN = "admin", "Revoked by staff"
+        USER_DEACTIVATED = "user_deactivated", "User deactivated"
+        PASSWORD_CHANGED = "password_changed", "Password changed"
+        REFRESH_REUSE = "refresh_reuse", "Refresh token reused"
+        SELF = "self", "Revoked by its owner"
+
+    sid = models.CharField(max_length=32, unique=True, default=new_session_id, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sso_sessions")
+    audience = models.CharField(max_length=50, blank=True, help_text="Set when the sign-on was narrowed to one app.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_refreshed_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(help_text="When the current refresh token expires.")
+    # The only refresh token of this session that may still be used; any other one is a replay.
+    refresh_jti = models.CharField(max_length=64, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    revoked_reason = models.CharField(max_length=30, choices=RevokedReason.choices, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "SSO session"
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.sid}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class SigningKey(models.Model):
+    """An RSA signing key. Active signs; retiring is still published; retired is neither."""
+
+    class State(models.TextChoices):
+        ACTIVE = "active", "Active"
+        RETIRING = "retiring", "Retiring (published, not signing)"
+        RETIRED = "retired", "Retired"
+
+    kid = models.CharField(max_length=64, unique=True, editable=False)
+    algorithm = models.CharField(max_length=10, default="RS256", editable=False)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.ACTIVE, db_index=True)
+    public_jwk = models.JSONField(editable=False)
+    # PKCS#8 PEM encrypted with SSO_KEY_PASSPHRASE; empty when the key lives in a file the deployment supplies.
+    private_pem_encrypted = models.TextField(blank=True, editable=False)
+    source = models.CharField(max_length=10, default="database", editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    retiring_at = models.DateTimeField(null=True, blank=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kid} ({self.state})"
+
+
+class AuditEvent(models.Model):
+    """An append-only record of an authentication event."""
+
+    class Kind(models.TextChoices):
+        LOGIN_SUCCEEDED = "login_succeeded", "Sign-in succeeded"
+        LOGIN_FAILED = "login_failed", "Sign-in failed"
+        REFRESHED = "refreshed", "Token refreshed"
+        REFRESH_REUSED = "refresh_reused", "Rotated refresh token reused"
+        LOGOUT = "logout", "Logged out"
+        SESSION_REVOKED = "session_revoked", "Session revoked"
+        KEY_ROTATED = "key_rotated", "Signing key rotated"
+        KEY_RETIRED = "key_retired", "Signing key retired"
+
+    kind = models.CharField(max_length=30, choices=Kind.choices, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    username = models.CharField(max_length=150, blank=True, help_text="As presented; kept when the user is gone.")
+    sid = models.CharField(max_length=32, blank=True, db_index=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    detail = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.kind} {self.username}"

@@ -1,0 +1,225 @@
+"""The issuer's rules: sign-on, refresh rotation with reuse detection, revocation, audit. Views call these."""
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import authenticate, get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Q
+from rest_framework_simplejwt.exceptions import TokenError
+
+from . import clock
+from .models import AuditEvent, RelyingApp, SSOSession
+from .tokens import SSOAccessToken, SSORefreshToken
+
+logger = logging.getLogger(__name__)
+User = get_user_model()
+
+REVOKED_SIDS_CACHE_KEY = "issuer:revoked-sids"
+
+
+class SignOnError(Exception):
+    """Base for every refusal the issuer's services make; the API layer turns each into a 4xx."""
+
+
+class InvalidCredentials(SignOnError):
+    """Unknown user, wrong password or inactive user: deliberately indistinguishable."""
+
+
+class AudienceNotAllowed(SignOnError):
+    """The user asked for a token for an app they may not use, or one that does not exist."""
+
+
+class RefreshRejected(SignOnError):
+    """The refresh token is malformed, expired, of the wrong type, or its session has ended."""
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access: str
+    refresh: str
+    session: SSOSession
+    access_expires_in: int
+
+
+def user_audiences(*, user: AbstractBaseUser) -> list[str]:
+    """The audiences of every active relying app the user may use (superusers: all of them)."""
+    apps = RelyingApp.objects.filter(is_active=True)
+    if not user.is_superuser:
+        apps = apps.filter(Q(users=user) | Q(groups__in=user.groups.all())).distinct()
+    return sorted(apps.values_list("audience", flat=True))
+
+
+def user_roles(*, user: AbstractBaseUser) -> list[str]:
+    return sorted(user.groups.values_list("name", flat=True))
+
+
+def audit_record(
+    *,
+    kind: str,
+    user: AbstractBaseUser | None = None,
+    username: str = "",
+    sid: str = "",
+    ip: str | None = None,
+    detail: str = "",
+) -> None:
+    AuditEvent.objects.create(
+        kind=kind,
+        user=user,
+        username=(username or getattr(user, "username", ""))[:150],
+        sid=sid,
+        ip_address=ip,
+        detail=detail[:200],
+    )
+    logger.info(
+        "auth event=%s user=%s sid=%s ip=%s", kind, username or getattr(user, "username", ""), sid or "-", ip or "-"
+    )
+
+
+def credentials_authenticate(*, username: str, password: str, ip: str | None = None) -> AbstractBaseUser:
+    """Check a username and password. Django's ModelBackend hashes a dummy password for unknown users,
+    so unknown, inactive and wrong-password attempts cost the same and fail the same way."""
+    user = authenticate(request=None, username=username, password=password)
+    if user is None or not user.is_active:
+        audit_record(kind=AuditEvent.Kind.LOGIN_FAILED, username=username, ip=ip)
+        raise InvalidCredentials
+    return user
+
+
+def _access_token(*, user: AbstractBaseUser, session: SSOSession) -> SSOAccessToken:
+    audiences = user_audiences(user=user)
+    if session.audience:
+        if session.audience not in audiences:
+            raise AudienceNotAllowed
+        audiences = [session.audience]
+    else:
+        audiences = [settings.SSO_ISSUER["AUDIENCE"], *audiences]
+    token = SSOAccessToken()
+    token["sub"] = str(user.pk)
+    token["aud"] = audiences
+    token["sid"] = session.sid
+    token["username"] = user.get_username()
+    token["roles"] = user_roles(user=user)
+    if user.is_staff:
+        token["staff"] = True
+    return token
+
+
+def _refresh_token(*, user: AbstractBaseUser, session: SSOSession) -> SSORefreshToken:
+    token = SSORefreshToken()
+    token["sub"] = str(user.pk)
+    token["sid"] = session.sid
+    return token
+
+
+def session_start(
+    *, user: AbstractBaseUser, audience: str = "", ip: str | None = None, user_agent: str = ""
+) -> TokenPair:
+    """Sign a user on: a new SSO session and its first token pair."""
+    if audience and audience not in user_audiences(user=user):
+        raise AudienceNotAllowed
+    refresh_lifetime: timedelta = settings.REFRESH_TOKEN_LIFETIME
+    session = SSOSession(
+        user=user,
+        audience=audience,
+        ip_address=ip,
+        user_agent=user_agent[:300],
+        expires_at=clock.now() + refresh_lifetime,
+    )
+    refresh = _refresh_token(user=user, session=session)
+    access = _access_token(user=user, session=session)
+    session.refresh_jti = refresh["jti"]
+    session.save()
+    audit_record(
+        kind=AuditEvent.Kind.LOGIN_SUCCEEDED, user=user, sid=session.sid, ip=ip, detail=f"audience={audience or '*'}"
+    )
+    return TokenPair(str(access), str(refresh), session, int(settings.ACCESS_TOKEN_LIFETIME.total_seconds()))
+
+
+def _read_refresh(raw_refresh: str) -> SSORefreshToken:
+    try:
+        return SSORefreshToken(raw_refresh)
+    except TokenError as e:
+        raise RefreshRejected from e
+
+
+def session_refresh(*, raw_refresh: str, ip: str | None = None) -> TokenPair:
+    """Rotate: the presented refresh token is spent and a new pair is issued for the same session.
+
+    Presenting a refresh token that was already rotated means two parties hold it (one of them a thief):
+    the whole session is revoked. The session row is locked, so of two concurrent refreshes with the same
+    token exactly one succeeds and the other is treated as the replay it is."""
+    presented = _read_refresh(raw_refresh)
+    with transaction.atomic():
+        session = SSOSession.objects.select_for_update().select_related("user").filter(sid=presented["sid"]).first()
+        if session is None or session.revoked_at is not None:
+            raise RefreshRejected
+        user = session.user
+        # Revocations below must commit, so the refusal is raised only after the transaction ends.
+        refusal = None
+        if presented["jti"] != session.refresh_jti:
+            session_revoke(session=session, reason=SSOSession.RevokedReason.REFRESH_REUSE, ip=ip)
+            audit_record(kind=AuditEvent.Kind.REFRESH_REUSED, user=user, sid=session.sid, ip=ip)
+            refusal = RefreshRejected("refresh token reused")
+        elif not user.is_active:
+            session_revoke(session=session, reason=SSOSession.RevokedReason.USER_DEACTIVATED, ip=ip)
+            refusal = RefreshRejected("user inactive")
+        else:
+            refresh = _refresh_token(user=user, session=session)
+            access = _access_token(user=user, session=session)
+            now = clock.now()
+            session.refresh_jti = refresh["jti"]
+            session.last_refreshed_at = now
+            session.expires_at = now + settings.REFRESH_TOKEN_LIFETIME
+            session.save(update_fields=["refresh_jti", "last_refreshed_at", "expires_at"])
+    if refusal is not None:
+        raise refusal
+    logger.info("auth event=refreshed user=%s sid=%s", user.get_username(), session.sid)
+    return TokenPair(str(access), str(refresh), session, int(settings.ACCESS_TOKEN_LIFETIME.total_seconds()))
+
+
+def session_revoke(*, session: SSOSession, reason: str, ip: str | None = None) -> bool:
+    """End one session: its refresh token stops working now, its access tokens at every relying app
+    within their revocation refresh interval. Returns False when it had already ended."""
+    updated = SSOSession.objects.filter(pk=session.pk, revoked_at__isnull=True).update(
+        revoked_at=clock.now(), revoked_reason=reason
+    )
+    if not updated:
+        return False
+    transaction.on_commit(lambda: cache.delete(REVOKED_SIDS_CACHE_KEY))
+    kind = AuditEvent.Kind.LOGOUT if reason == SSOSession.RevokedReason.LOGOUT else AuditEvent.Kind.SESSION_REVOKED
+    audit_record(kind=kind, user=session.user, sid=session.sid, ip=ip, detail=f"reason={reason}")
+    return True
+
+
+def user_sessions_revoke(*, user: AbstractBaseUser, reason: str, ip: str | None = None) -> int:
+    """Log a user out everywhere."""
+    sessions = SSOSession.objects.filter(user=user, revoked_at__isnull=True).select_related("user")
+    return sum(session_revoke(session=session, reason=reason, ip=ip) for session in sessions)
+
+
+def logout(*, raw_refresh: str, ip: str | None = None) -> None:
+    """End the session a refresh token belongs to, and blacklist that token (simplejwt's blacklist app)."""
+    presented = _read_refresh(raw_refresh)
+    session = SSOSession.objects.select_related("user").filter(sid=presented["sid"]).first()
+    if session is None:
+        raise RefreshRejected
+    session_revoke(session=session, reason=SSOSession.RevokedReason.LOGOUT, ip=ip)
+    presented.blacklist()
+
+
+def revoked_session_ids() -> list[str]:
+    """Sessions revoked recently enough that an access token of theirs may still be live anywhere.
+
+    Older ones are pruned: their tokens have expired, so verifiers reject them on `exp` alone."""
+    revoked = cache.get(REVOKED_SIDS_CACHE_KEY)
+    if revoked is None:
+        horizon = clock.now() - settings.ACCESS_TOKEN_LIFETIME - timedelta(seconds=120)
+        revoked = sorted(SSOSession.objects.filter(revoked_at__gte=horizon).values_list("sid", flat=True))
+        # Short-lived: with a per-process cache, other issuer workers see a revocation within a second.
+        cache.set(REVOKED_SIDS_CACHE_KEY, revoked, timeout=1)
+    return revoked

@@ -1,0 +1,179 @@
+"""The issuer's HTTP API: token endpoints, logout, sessions, JWKS and discovery. Thin: services decide."""
+
+from django.conf import settings
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.http import require_GET
+from rest_framework import exceptions, status
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from . import keys, services
+from .http import client_ip
+from .models import SSOSession
+from .serializers import LogoutSerializer, RefreshSerializer, SSOSessionSerializer, TokenObtainSerializer
+
+INVALID_CREDENTIALS = "No active account found with the given credentials."
+
+
+def token_pair_body(pair: services.TokenPair) -> dict:
+    return {
+        "access": pair.access,
+        "refresh": pair.refresh,
+        "token_type": "Bearer",
+        "expires_in": pair.access_expires_in,
+        "sid": pair.session.sid,
+    }
+
+
+class PublicAPIView(APIView):
+    """An endpoint that takes credentials in its body, not in a header: no authentication, no CSRF."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    def get_authenticate_header(self, request: Request) -> str:
+        # Refusals here are 401 (with a challenge), not DRF's 403 for views without authentication classes.
+        return 'Bearer realm="sso"'
+
+
+class TokenObtainView(PublicAPIView):
+    """POST username + password (+ optional audience) -> access + refresh."""
+
+    def post(self, request: Request) -> Response:
+        serializer = TokenObtainSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        ip = client_ip(request)
+        try:
+            user = services.credentials_authenticate(username=data["username"], password=data["password"], ip=ip)
+            pair = services.session_start(
+                user=user, audience=data["audience"], ip=ip, user_agent=request.META.get("HTTP_USER_AGENT", "")
+            )
+        except services.InvalidCredentials as e:
+            raise exceptions.AuthenticationFailed(INVALID_CREDENTIALS, code="invalid_credentials") from e
+        except services.AudienceNotAllowed as e:
+            raise exceptions.PermissionDenied("You may not use that app.", code="audience_not_allowed") from e
+        return Response(token_pair_body(pair))
+
+
+class TokenRefreshView(PublicAPIView):
+    """POST refresh -> a new access token and a rotated refresh token."""
+
+    def post(self, request: Request) -> Response:
+        serializer = RefreshSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            pair = services.session_refresh(raw_refresh=serializer.validated_data["refresh"], ip=client_ip(request))
+        except services.SignOnError as e:
+            raise exceptions.AuthenticationFailed("Token is invalid or expired.", code="token_not_valid") from e
+        return Response(token_pair_body(pair))
+
+
+class LogoutView(APIView):
+    """POST {refresh}, or an access token as Bearer: end that session everywhere."""
+
+    permission_classes = [AllowAny]
+
+    def post(self, request: Request) -> Response:
+        serializer = LogoutSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        raw_refresh = serializer.validated_data.get("refresh")
+        ip = client_ip(request)
+        if raw_refresh:
+            try:
+                services.logout(raw_refresh=raw_refresh, ip=ip)
+            except services.SignOnError as e:
+                raise exceptions.AuthenticationFailed("Token is invalid or expired.", code="token_not_valid") from e
+        elif request.auth is not None:
+            session = SSOSession.objects.select_related("user").get(sid=request.auth["sid"])
+            services.session_revoke(session=session, reason=SSOSession.RevokedReason.LOGOUT, ip=ip)
+        else:
+            raise exceptions.NotAuthenticated("Send the refresh token, or the access token as Bearer.")
+        return Response({"detail": "Signed out."})
+
+
+class LogoutEverywhereView(APIView):
+    """POST with an access token: end every session of its user."""
+
+    def post(self, request: Request) -> Response:
+        count = services.user_sessions_revoke(
+            user=request.user, reason=SSOSession.RevokedReason.LOGOUT_EVERYWHERE, ip=client_ip(request)
+        )
+        return Response({"detail": "Signed out everywhere.", "sessions_revoked": count})
+
+
+class SessionListView(APIView):
+    """GET the caller's live sessions."""
+
+    def get(self, request: Request) -> Response:
+        sessions = SSOSession.objects.filter(user=request.user, revoked_at__isnull=True)
+        serializer = SSOSessionSerializer(sessions, many=True, context={"current_sid": request.auth["sid"]})
+        return Response(serializer.data)
+
+
+class SessionRevokeView(APIView):
+    """POST to end one of the caller's own sessions."""
+
+    def post(self, request: Request, sid: str) -> Response:
+        session = SSOSession.objects.select_related("user").filter(user=request.user, sid=sid).first()
+        if session is None:
+            raise exceptions.NotFound()
+        services.session_revoke(session=session, reason=SSOSession.RevokedReason.SELF, ip=client_ip(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class RevocationListView(PublicAPIView):
+    """GET the revoked session ids whose access tokens may still be live: relying apps poll this."""
+
+    def get(self, request: Request) -> Response:
+        revoked = services.revoked_session_ids()
+        response = Response({"revoked_sids": revoked, "count": len(revoked)})
+        response["Cache-Control"] = "no-cache"
+        return response
+
+
+@require_GET
+def jwks(request: HttpRequest) -> JsonResponse:
+    response = JsonResponse(keys.published_jwks())
+    # Short enough that a rotation is seen soon; relying apps also refetch on an unknown kid.
+    response["Cache-Control"] = f"public, max-age={settings.SSO_ISSUER['JWKS_MAX_AGE']}"
+    return response
+
+
+@require_GET
+def openid_configuration(request: HttpRequest) -> JsonResponse:
+    # Built from SSO_ISSUER_URL only, never from the Host header, so a forged Host cannot poison it.
+    base = settings.SSO_ISSUER_URL
+    response = JsonResponse(
+        {
+            "issuer": base,
+            "jwks_uri": f"{base}/.well-known/jwks.json",
+            "token_endpoint": f"{base}/api/token/",
+            "token_refresh_endpoint": f"{base}/api/token/refresh/",
+            "end_session_endpoint": f"{base}/logout/",
+            "revocation_list_uri": f"{base}/api/revocations/",
+            "authorization_endpoint": f"{base}/login/",
+            "id_token_signing_alg_values_supported": [keys.ALGORITHM],
+            "token_endpoint_auth_methods_supported": ["none"],
+            "grant_types_supported": ["password", "refresh_token"],
+            "claims_supported": [
+                "iss",
+                "sub",
+                "aud",
+                "exp",
+                "iat",
+                "jti",
+                "token_type",
+                "sid",
+                "username",
+                "roles",
+                "staff",
+            ],
+            "subject_types_supported": ["public"],
+            "response_types_supported": ["token"],
+        }
+    )
+    response["Cache-Control"] = "public, max-age=3600"
+    return response

@@ -1,0 +1,1 @@
+"""Per-site Django settings: one module per site over a shared base."""

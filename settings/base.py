@@ -1,0 +1,150 @@
+"""What every site shares. Dev and production differ only through environment variables."""
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from .env import BASE_DIR, env, env_required
+
+SITE_NAME = "base"  # each site module overrides this
+
+SSO_ISSUER_URL = env.str("SSO_ISSUER_URL", default="http://localhost:8000").rstrip("/")
+ORDERS_URL = env.str("ORDERS_URL", default="http://localhost:8001").rstrip("/")
+PRODUCTS_URL = env.str("PRODUCTS_URL", default="http://localhost:8002").rstrip("/")
+# Parent domain for the access cookie (".example.com"); empty means host-only, right for localhost.
+SSO_COOKIE_DOMAIN = env.str("SSO_COOKIE_DOMAIN", default="") or None
+
+SITE_ORIGINS = [SSO_ISSUER_URL, ORDERS_URL, PRODUCTS_URL]
+RELYING_ORIGINS = [ORDERS_URL, PRODUCTS_URL]
+
+# HTTPS origins mean a production deployment: secure cookies, HSTS and HTTPS redirects follow from that,
+# so there is no separate "prod" switch to forget.
+HTTPS = all(origin.startswith("https://") for origin in SITE_ORIGINS)
+
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+if HTTPS:
+    SECRET_KEY = env_required("DJANGO_SECRET_KEY")
+else:
+    SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="dev-only-insecure-secret-key-never-use-over-https")
+
+ALLOWED_HOSTS = sorted(
+    {urlsplit(origin).hostname for origin in SITE_ORIGINS} | set(env.list("DJANGO_EXTRA_HOSTS", default=[]))
+)
+if not HTTPS:
+    ALLOWED_HOSTS += ["localhost", "127.0.0.1", "testserver"]
+CSRF_TRUSTED_ORIGINS = list(SITE_ORIGINS)
+
+INSTALLED_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.staticfiles",
+    "corsheaders",
+    "rest_framework",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+            ],
+        },
+    }
+]
+
+WSGI_APPLICATION = "settings.wsgi.application"
+
+DATA_DIR = Path(env.str("SSO_DATA_DIR", default=str(BASE_DIR / "var")))
+REDIS_URL = env.str("REDIS_URL", default="")
+
+
+def site_databases(site: str) -> dict:
+    """Each site owns its database: `<SITE>_DATABASE_URL`, else `DATABASE_URL`, else SQLite under var/."""
+    default_url = env.str("DATABASE_URL", default=f"sqlite:///{DATA_DIR / (site + '.sqlite3')}")
+    database = env.db_url(f"{site.upper()}_DATABASE_URL", default=default_url)
+    if database["ENGINE"].endswith("sqlite3"):
+        # Concurrent test servers and dev processes share the file; wait for the lock rather than fail.
+        database.setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
+    else:
+        database["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+        database["CONN_HEALTH_CHECKS"] = True
+    return {"default": database}
+
+
+def site_caches(site: str) -> dict:
+    """Redis when `REDIS_URL` is set (shared by every process of a site), local memory otherwise."""
+    if REDIS_URL:
+        backend = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    else:
+        backend = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": site}
+    return {"default": {**backend, "KEY_PREFIX": site}}
+
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+USE_TZ = True
+TIME_ZONE = "UTC"
+LANGUAGE_CODE = "en-us"
+USE_I18N = False
+
+STATIC_URL = "/static/"
+# Production serves what collectstatic gathered; dev serves straight from the apps (no STATIC_ROOT needed).
+STATIC_ROOT = BASE_DIR / "staticfiles" if HTTPS else None
+WHITENOISE_USE_FINDERS = not HTTPS
+
+REST_FRAMEWORK = {
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",  # what the browsable API's HTML forms send
+    ],
+    "EXCEPTION_HANDLER": "sso_client.errors.api_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+
+# Cross-origin script access: exactly the configured origins, with credentials, never a wildcard.
+CORS_ALLOWED_ORIGINS = list(SITE_ORIGINS)
+CORS_ALLOW_CREDENTIALS = True
+CORS_URLS_REGEX = r"^/api/.*$"
+
+# Cookies and transport. Every cookie is HttpOnly unless a script truly needs it (the CSRF token does).
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SECURE_SSL_REDIRECT = HTTPS and env.bool("DJANGO_SSL_REDIRECT", default=True)
+SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=31536000) if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+SECURE_HSTS_PRELOAD = False
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto. Only trusted when the deployment says so.
+if env.bool("DJANGO_BEHIND_PROXY", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Bound request bodies: a token endpoint never needs more.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.request": {"level": "ERROR"}, "django.server": {"level": "WARNING"}},
+}

@@ -1,0 +1,11 @@
+"""The products relying app."""
+
+from .relying import *  # noqa: F403
+from .relying import INSTALLED_APPS, SSO_CLIENT, site_caches, site_databases
+
+SITE_NAME = "products"
+ROOT_URLCONF = "apps.products.urls"
+DATABASES = site_databases("products")
+CACHES = site_caches("products")
+INSTALLED_APPS = [*INSTALLED_APPS, "apps.products"]
+SSO_CLIENT = {**SSO_CLIENT, "AUDIENCE": "products"}

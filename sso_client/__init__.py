@@ -1,0 +1,1 @@
+"""The relying-party side of the SSO: every relying app verifies tokens through this one package."""

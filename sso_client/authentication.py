@@ -1,0 +1,62 @@
+"""DRF authentication for relying apps: a Bearer header, else the SSO access cookie. Never both, never
+a query string. A cookie is sent by the browser on its own, so a cookie-authenticated unsafe request must
+also pass Django's CSRF check (the attack: a foreign page posting to this app with the user's cookie)."""
+
+import logging
+
+from django.middleware.csrf import CsrfViewMiddleware
+from rest_framework import authentication, exceptions
+from rest_framework.request import Request
+
+from .conf import sso_settings
+from .user import SSOUser
+from .verify import TokenRejected, VerifiedToken, token_verify
+
+logger = logging.getLogger(__name__)
+
+NOT_VALID = "Authentication credentials were not valid."
+
+
+class _CSRFCheck(CsrfViewMiddleware):
+    def _reject(self, request, reason):
+        return reason
+
+
+class SSOAuthentication(authentication.BaseAuthentication):
+    """Accepts SSO access tokens for this app's audience; the user is built from the claims."""
+
+    def authenticate(self, request: Request) -> tuple[SSOUser, VerifiedToken] | None:
+        header = authentication.get_authorization_header(request).split()
+        via_cookie = False
+        if header:
+            if header[0].lower() != b"bearer":
+                return None
+            if len(header) != 2:
+                raise exceptions.AuthenticationFailed(NOT_VALID, code="bad_authorization_header")
+            try:
+                raw = header[1].decode("ascii")
+            except UnicodeDecodeError as e:
+                raise exceptions.AuthenticationFailed(NOT_VALID, code="token_not_valid") from e
+        else:
+            raw = request.COOKIES.get(sso_settings()["ACCESS_COOKIE_NAME"])
+            if not raw:
+                return None
+            via_cookie = True
+        try:
+            token = token_verify(raw)
+        except TokenRejected as e:
+            logger.info("auth event=token_rejected reason=%s via=%s", e.reason, "cookie" if via_cookie else "bearer")
+            raise exceptions.AuthenticationFailed(NOT_VALID, code="token_not_valid") from e
+        if via_cookie:
+            self.enforce_csrf(request)
+        return SSOUser.from_claims(token.claims), token
+
+    def enforce_csrf(self, request: Request) -> None:
+        check = _CSRFCheck(lambda req: None)
+        check.process_request(request)
+        reason = check.process_view(request, None, (), {})
+        if reason:
+            raise exceptions.PermissionDenied(f"CSRF Failed: {reason}")
+
+    def authenticate_header(self, request: Request) -> str:
+        return f'Bearer realm="{sso_settings()["AUDIENCE"]}"'

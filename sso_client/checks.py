@@ -1,0 +1,43 @@
+"""System checks: refuse to start a relying app whose verification policy is unsafe or incomplete."""
+
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.checks import Error, Tags, register
+
+from .conf import sso_settings
+
+
+@register(Tags.security)
+def check_sso_client(app_configs, **kwargs) -> list[Error]:
+    conf = sso_settings()
+    errors = []
+    issuer = conf["ISSUER"] or ""
+    if urlsplit(issuer).scheme not in ("http", "https") or not urlsplit(issuer).hostname:
+        errors.append(
+            Error(
+                "SSO_CLIENT['ISSUER'] must be the issuer's http(s) URL.",
+                hint="Set SSO_ISSUER_URL.",
+                id="sso_client.E001",
+            )
+        )
+    if not conf["AUDIENCE"]:
+        errors.append(
+            Error(
+                "SSO_CLIENT['AUDIENCE'] is not set.",
+                hint="Set it to this app's audience in its settings module.",
+                id="sso_client.E002",
+            )
+        )
+    algorithms = list(conf["ALGORITHMS"])
+    if not algorithms or any(not alg.startswith(("RS", "PS", "ES")) for alg in algorithms):
+        errors.append(
+            Error(
+                "SSO_CLIENT['ALGORITHMS'] must list asymmetric algorithms only.",
+                hint="A relying app verifies with a public key; HS* or 'none' would let anyone holding that key sign. Use ['RS256'].",
+                id="sso_client.E003",
+            )
+        )
+    if getattr(settings, "HTTPS", False) and not issuer.startswith("https://"):
+        errors.append(Error("The issuer must be reached over HTTPS in production.", id="sso_client.E004"))
+    return errors

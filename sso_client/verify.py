@@ -1,0 +1,147 @@
+"""The verification policy: exactly what a relying app accepts as an access token.
+
+RS256 only, a `kid` naming a published key, exact `iss`, this app in `aud`, `exp` required, `token_type`
+access, a live session (`sid` not revoked), a small leeway. Verified tokens are remembered (keyed by the
+whole token, bounded in number), and a remembered token is still re-checked for expiry, revocation and
+its key still being published, so the cache never outlives a refusal."""
+
+import logging
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+
+from . import clock
+from .conf import sso_settings
+from .state import UnknownKey, issuer_state
+
+logger = logging.getLogger(__name__)
+
+REQUIRED_CLAIMS = ["iss", "sub", "aud", "exp", "iat", "jti", "token_type", "sid"]
+
+
+class TokenRejected(Exception):
+    """The token is not acceptable here; `reason` says why, for logs and the inspector, never for clients."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class VerifiedToken:
+    raw: str
+    claims: dict[str, Any]
+    kid: str
+
+    @property
+    def sid(self) -> str:
+        return self.claims["sid"]
+
+    @property
+    def exp(self) -> int:
+        return self.claims["exp"]
+
+
+class _VerifiedCache:
+    """A bounded LRU of tokens whose signature and claims were verified, keyed by the whole token."""
+
+    def __init__(self) -> None:
+        self._entries: OrderedDict[str, VerifiedToken] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, raw: str) -> VerifiedToken | None:
+        with self._lock:
+            entry = self._entries.get(raw)
+            if entry is not None:
+                self._entries.move_to_end(raw)
+            return entry
+
+    def put(self, raw: str, token: VerifiedToken, max_size: int) -> None:
+        with self._lock:
+            self._entries[raw] = token
+            self._entries.move_to_end(raw)
+            while len(self._entries) > max_size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+verified_cache = _VerifiedCache()
+
+
+def _still_valid(token: VerifiedToken, leeway: int) -> None:
+    """The checks that can change after a token was first verified."""
+    if clock.now() >= token.exp + leeway:
+        raise TokenRejected("expired")
+    if issuer_state.is_revoked(token.sid):
+        raise TokenRejected("session revoked")
+    if not issuer_state.is_published(token.kid):
+        raise TokenRejected("signing key no longer published")
+
+
+def token_verify(raw: str) -> VerifiedToken:
+    """Verify an access token for this app, or raise TokenRejected."""
+    conf = sso_settings()
+    leeway = conf["LEEWAY_SECONDS"]
+    if len(raw) > conf["MAX_TOKEN_BYTES"]:
+        raise TokenRejected("token too large")
+    cached = verified_cache.get(raw)
+    if cached is not None:
+        issuer_state.ensure_started()
+        _still_valid(cached, leeway)
+        return cached
+    try:
+        header = jwt.get_unverified_header(raw)
+    except jwt.InvalidTokenError as e:
+        raise TokenRejected("malformed") from e
+    kid = header.get("kid")
+    if header.get("alg") not in conf["ALGORITHMS"]:
+        raise TokenRejected("algorithm not allowed")
+    if not isinstance(kid, str) or not 0 < len(kid) <= 128:
+        raise TokenRejected("missing or malformed kid")
+    if header.get("crit") is not None:
+        # No extension is understood here, so RFC 7515 says a token that marks any as critical is refused.
+        raise TokenRejected("unsupported critical header")
+    try:
+        key = issuer_state.key_for(kid)
+    except UnknownKey as e:
+        raise TokenRejected("unknown kid") from e
+    try:
+        claims = jwt.decode(
+            raw,
+            key.key,
+            algorithms=conf["ALGORITHMS"],
+            audience=conf["AUDIENCE"],
+            issuer=conf["ISSUER"],
+            leeway=leeway,
+            options={"require": REQUIRED_CLAIMS, "strict_aud": False},
+        )
+    except jwt.ExpiredSignatureError as e:
+        raise TokenRejected("expired") from e
+    except jwt.InvalidAudienceError as e:
+        raise TokenRejected("wrong audience") from e
+    except jwt.InvalidIssuerError as e:
+        raise TokenRejected("wrong issuer") from e
+    except jwt.InvalidSignatureError as e:
+        raise TokenRejected("bad signature") from e
+    except jwt.MissingRequiredClaimError as e:
+        raise TokenRejected(f"missing claim {e.claim}") from e
+    except jwt.ImmatureSignatureError as e:
+        raise TokenRejected("not yet valid") from e
+    except jwt.InvalidTokenError as e:
+        raise TokenRejected("invalid") from e
+    if claims["token_type"] != "access":
+        raise TokenRejected("wrong token type")
+    if not isinstance(claims["sub"], str) or not isinstance(claims["sid"], str):
+        raise TokenRejected("malformed claims")
+    if not isinstance(claims.get("roles", []), list):
+        raise TokenRejected("malformed claims")
+    token = VerifiedToken(raw=raw, claims=claims, kid=kid)
+    _still_valid(token, leeway)
+    verified_cache.put(raw, token, conf["VERIFIED_CACHE_SIZE"])
+    return token

@@ -1,0 +1,1 @@
+"""The test suite. Each group runs under its site's settings module (scripts/run_tests.py)."""

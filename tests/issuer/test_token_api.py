@@ -1,0 +1,155 @@
+"""The issuer's token endpoints: obtain, claims, audience narrowing, refresh rotation, logout."""
+
+import json
+
+import jwt
+import pytest
+from django.conf import settings
+
+from issuer.models import AuditEvent, SSOSession
+
+from .conftest import obtain
+
+pytestmark = pytest.mark.django_db
+
+
+def unverified(token: str) -> tuple[dict, dict]:
+    return jwt.get_unverified_header(token), jwt.decode(token, options={"verify_signature": False})
+
+
+def test_obtain_returns_an_rs256_access_token_with_the_contract_claims(api, users):
+    response = obtain(api, "bob")
+    assert response.status_code == 200
+    body = response.json()
+    header, claims = unverified(body["access"])
+    assert header["alg"] == "RS256" and header["kid"]
+    assert set(claims) >= {"iss", "sub", "aud", "exp", "iat", "jti", "token_type", "sid", "roles", "username"}
+    assert claims["iss"] == settings.SSO_ISSUER_URL
+    assert claims["sub"] == str(users["bob"].pk)
+    assert claims["aud"] == ["sso", "orders", "products"]
+    assert claims["token_type"] == "access"
+    assert claims["exp"] - claims["iat"] == 300
+    assert claims["username"] == "bob" and claims["roles"] == []
+    assert "staff" not in claims
+    assert claims["sid"] == body["sid"]
+
+
+def test_access_token_verifies_against_the_published_jwks(api, users):
+    access = obtain(api, "carol").json()["access"]
+    jwks = api.get("/.well-known/jwks.json").json()
+    kid = jwt.get_unverified_header(access)["kid"]
+    key = next(jwt.PyJWK(k) for k in jwks["keys"] if k["kid"] == kid)
+    claims = jwt.decode(access, key.key, algorithms=["RS256"], audience="products", issuer=settings.SSO_ISSUER_URL)
+    assert claims["roles"] == ["catalog_manager"]
+    assert claims["aud"] == ["sso", "products"]
+
+
+def test_every_token_is_under_one_kilobyte(api, users):
+    for username in ("alice", "bob", "carol"):
+        body = obtain(api, username).json()
+        assert len(body["access"]) < 1024, username
+        assert len(body["refresh"]) < 1024, username
+
+
+def test_audience_narrows_the_access_token_to_one_app(api, users):
+    body = obtain(api, "bob", audience="products").json()
+    assert unverified(body["access"])[1]["aud"] == ["products"]
+    refreshed = api.post("/api/token/refresh/", {"refresh": body["refresh"]}, format="json").json()
+    assert unverified(refreshed["access"])[1]["aud"] == ["products"], "narrowing survives refresh"
+
+
+def test_audience_the_user_may_not_use_is_refused(api, users):
+    response = obtain(api, "carol", audience="orders")
+    assert response.status_code == 403
+    assert response.json()["code"] == "audience_not_allowed"
+
+
+def test_unknown_wrong_password_and_inactive_users_get_the_same_401(api, users):
+    users["bob"].is_active = False
+    users["bob"].save()
+    responses = [obtain(api, "nobody"), obtain(api, "carol", "wrong password"), obtain(api, "bob")]
+    assert {r.status_code for r in responses} == {401}
+    assert len({json.dumps(r.json(), sort_keys=True) for r in responses}) == 1
+    assert AuditEvent.objects.filter(kind=AuditEvent.Kind.LOGIN_FAILED).count() == 3
+
+
+def test_staff_flag_is_in_the_token_of_staff_only(api, users):
+    claims = unverified(obtain(api, "alice").json()["access"])[1]
+    assert claims["staff"] is True
+    assert claims["aud"] == ["sso", "orders", "products"]
+
+
+def test_refresh_rotates_and_keeps_the_session(api, users):
+    first = obtain(api, "bob").json()
+    second = api.post("/api/token/refresh/", {"refresh": first["refresh"]}, format="json")
+    assert second.status_code == 200
+    second = second.json()
+    assert second["refresh"] != first["refresh"]
+    assert unverified(second["access"])[1]["sid"] == first["sid"]
+
+
+def test_reusing_a_rotated_refresh_token_revokes_the_session(api, users):
+    first = obtain(api, "bob").json()
+    second = api.post("/api/token/refresh/", {"refresh": first["refresh"]}, format="json").json()
+    replay = api.post("/api/token/refresh/", {"refresh": first["refresh"]}, format="json")
+    assert replay.status_code == 401
+    session = SSOSession.objects.get(sid=first["sid"])
+    assert session.revoked_reason == SSOSession.RevokedReason.REFRESH_REUSE
+    assert AuditEvent.objects.filter(kind=AuditEvent.Kind.REFRESH_REUSED, sid=first["sid"]).exists()
+    # The legitimate holder's newer token dies with the session.
+    assert api.post("/api/token/refresh/", {"refresh": second["refresh"]}, format="json").status_code == 401
+
+
+def test_refresh_after_logout_is_refused(api, users):
+    body = obtain(api, "bob").json()
+    assert api.post("/api/logout/", {"refresh": body["refresh"]}, format="json").status_code == 200
+    assert api.post("/api/token/refresh/", {"refresh": body["refresh"]}, format="json").status_code == 401
+    assert SSOSession.objects.get(sid=body["sid"]).revoked_reason == SSOSession.RevokedReason.LOGOUT
+    assert body["sid"] in api.get("/api/revocations/").json()["revoked_sids"]
+
+
+def test_logout_with_the_access_token_as_bearer(api, users):
+    body = obtain(api, "bob").json()
+    response = api.post("/api/logout/", HTTP_AUTHORIZATION=f"Bearer {body['access']}")
+    assert response.status_code == 200
+    assert SSOSession.objects.get(sid=body["sid"]).revoked_at is not None
+
+
+def test_inactive_user_cannot_refresh(api, users):
+    body = obtain(api, "bob").json()
+    users["bob"].is_active = False
+    users["bob"].save()
+    assert api.post("/api/token/refresh/", {"refresh": body["refresh"]}, format="json").status_code == 401
+
+
+def test_password_change_revokes_sessions(api, users, django_capture_on_commit_callbacks):
+    body = obtain(api, "bob").json()
+    with django_capture_on_commit_callbacks(execute=True):
+        users["bob"].set_password("another long password 123")
+        users["bob"].save()
+    assert SSOSession.objects.get(sid=body["sid"]).revoked_reason == SSOSession.RevokedReason.PASSWORD_CHANGED
+
+
+def test_access_token_is_not_a_refresh_token(api, users):
+    body = obtain(api, "bob").json()
+    assert api.post("/api/token/refresh/", {"refresh": body["access"]}, format="json").status_code == 401
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{}, {"username": "bob"}, {"username": ["x"], "password": {"a": 1}}, {"username": "x" * 5000, "password": "y"}],
+)
+def test_malformed_obtain_requests_get_400(api, users, body):
+    assert api.post("/api/token/", body, format="json").status_code == 400
+
+
+def test_my_sessions_can_be_listed_and_revoked(api, users):
+    first = obtain(api, "bob").json()
+    second = obtain(api, "bob").json()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {first['access']}")
+    listed = api.get("/api/sessions/").json()
+    assert {s["sid"] for s in listed} == {first["sid"], second["sid"]}
+    assert api.post(f"/api/sessions/{second['sid']}/revoke/").status_code == 204
+    assert {s["sid"] for s in api.get("/api/sessions/").json()} == {first["sid"]}
+    assert api.post("/api/logout/everywhere/").json()["sessions_revoked"] == 1
+    assert api.get("/api/sessions/").status_code == 401

@@ -1,0 +1,157 @@
+"""Real servers for tests that cross HTTP: the three sites under gunicorn on loopback, on free ports,
+each with its own temporary database. Every server is stopped by its process id when the stack stops."""
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+GUNICORN = str(Path(PYTHON).with_name("gunicorn"))
+DEMO_PASSWORD = "sso-test-password"
+SITES = ("issuer", "orders", "products")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Stack:
+    """Three running sites. `url` is each site's public origin, `internal` where a process reaches it."""
+
+    url: dict[str, str]
+    internal: dict[str, str]
+    env: dict[str, str]
+    data_dir: Path
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    def manage(self, site: str, *args: str) -> str:
+        result = subprocess.run(
+            [PYTHON, "manage.py", *args, f"--settings=settings.{site}"],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return result.stdout
+
+    def start(self, site: str, *, workers: int = 1, port: int | None = None) -> subprocess.Popen:
+        port = port or int(self.internal[site].rsplit(":", 1)[1])
+        process = subprocess.Popen(
+            [
+                GUNICORN,
+                "settings.wsgi",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(workers),
+                "--threads",
+                "4",
+                "--graceful-timeout",
+                "2",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env={**self.env, "DJANGO_SETTINGS_MODULE": f"settings.{site}"},
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.data_dir / f"{site}-{port}.log", "ab"),
+        )
+        wait_for_port(port, process)
+        self.processes[site] = process
+        return process
+
+    def stop(self, site: str) -> None:
+        process = self.processes.pop(site, None)
+        if process is not None:
+            stop_process(process)
+
+    def stop_all(self) -> None:
+        for site in list(self.processes):
+            self.stop(site)
+
+    def token(self, username: str, **extra) -> dict:
+        response = requests.post(
+            f"{self.internal['issuer']}/api/token/",
+            json={"username": username, "password": DEMO_PASSWORD, **extra},
+            timeout=10,
+        )
+        response.raise_for_status()
+        return response.json()
+
+
+def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server on port {port} exited with {process.returncode}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return
+        time.sleep(0.05)
+    stop_process(process)
+    raise RuntimeError(f"server on port {port} did not start")
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def prepare_stack(
+    data_dir: Path, *, hosts: dict[str, str] | None = None, extra_env: dict[str, str] | None = None
+) -> Stack:
+    """Migrate and seed the three sites' databases; start nothing yet. `hosts` gives public host names
+    (e.g. sso.example.test) for browser tests; servers still listen on 127.0.0.1 only."""
+    hosts = hosts or {}
+    ports = {site: free_port() for site in SITES}
+    url = {site: f"http://{hosts.get(site, '127.0.0.1')}:{port}" for site, port in ports.items()}
+    internal = {site: f"http://127.0.0.1:{port}" for site, port in ports.items()}
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "SSO_", "DATABASE_URL"))},
+        "SSO_DATA_DIR": str(data_dir),
+        "SSO_ISSUER_URL": url["issuer"],
+        "ORDERS_URL": url["orders"],
+        "PRODUCTS_URL": url["products"],
+        "SSO_ISSUER_INTERNAL_URL": internal["issuer"],
+        "PRODUCTS_INTERNAL_URL": internal["products"],
+        "DJANGO_EXTRA_HOSTS": "127.0.0.1",
+        "DEMO_PASSWORD": DEMO_PASSWORD,
+        "PYTHONUNBUFFERED": "1",
+        **(extra_env or {}),
+    }
+    stack = Stack(url=url, internal=internal, env=env, data_dir=data_dir)
+    for site in SITES:
+        stack.manage(site, "migrate", "--verbosity=0")
+    stack.manage("issuer", "ensure_signing_key")
+    stack.manage("issuer", "seed_demo")
+    stack.manage("products", "seed_products")
+    return stack
+
+
+@contextlib.contextmanager
+def running_stack(data_dir: Path, **kwargs) -> Iterator[Stack]:
+    stack = prepare_stack(data_dir, **kwargs)
+    try:
+        for site in SITES:
+            stack.start(site)
+        yield stack
+    finally:
+        stack.stop_all()
