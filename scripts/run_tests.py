@@ -18,6 +18,8 @@ GROUPS = [
     ("settings.orders", ["tests/sso_client", "tests/orders"]),
     ("settings.products", ["tests/products"]),
     ("settings.issuer", ["tests/integration"]),
+    ("settings.issuer", ["tests/security"]),
+    ("settings.issuer", ["tests/browser"]),
 ]
 
 

@@ -32,3 +32,41 @@ def relying_app(settings):
     issuer_state.reset()
     verified_cache.clear()
     cache.clear()
+
+
+# ---- Real services (PostgreSQL, Redis) -------------------------------------------------------------
+
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def _unavailable(service: str, error: Exception) -> None:
+    message = f"{service} is not reachable ({type(error).__name__}: {error})"
+    if services_required():
+        pytest.fail(f"REQUIRE_SERVICES=1 but {message}")
+    pytest.skip(f"{message}; set REQUIRE_SERVICES=1 to make this a failure")
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """The PostgreSQL server's URL (its `test` database); skips, or fails under REQUIRE_SERVICES=1."""
+    import psycopg
+
+    try:
+        with psycopg.connect(POSTGRES_URL, connect_timeout=3) as connection:
+            connection.execute("select 1")
+    except psycopg.Error as e:
+        _unavailable("PostgreSQL", e)
+    return POSTGRES_URL
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """A Redis database for tests; skips, or fails under REQUIRE_SERVICES=1."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
+    except redis.RedisError as e:
+        _unavailable("Redis", e)
+    return REDIS_URL

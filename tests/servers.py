@@ -155,3 +155,25 @@ def running_stack(data_dir: Path, **kwargs) -> Iterator[Stack]:
         yield stack
     finally:
         stack.stop_all()
+
+
+@contextlib.contextmanager
+def fresh_postgres_databases(server_url: str, names: tuple[str, ...] = SITES) -> Iterator[dict[str, str]]:
+    """Create an empty PostgreSQL database per site for one stack; drop them afterwards.
+    Yields env vars (ISSUER_DATABASE_URL, ...) pointing each site at its own database."""
+    import uuid
+
+    import psycopg
+
+    suffix = uuid.uuid4().hex[:8]
+    databases = {name: f"sso_test_{name}_{suffix}" for name in names}
+    base = server_url.rsplit("/", 1)[0]
+    with psycopg.connect(server_url, autocommit=True) as connection:
+        for database in databases.values():
+            connection.execute(f'CREATE DATABASE "{database}"')
+    try:
+        yield {f"{name.upper()}_DATABASE_URL": f"{base}/{database}" for name, database in databases.items()}
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as connection:
+            for database in databases.values():
+                connection.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')

@@ -1,5 +1,6 @@
 """The orders site's URLs."""
 
+from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
 from .views import OrderViewSet
@@ -7,4 +8,4 @@ from .views import OrderViewSet
 router = DefaultRouter()
 router.register("api/orders", OrderViewSet, basename="order")
 
-urlpatterns = router.urls
+urlpatterns = [*router.urls, path("", include("sso_client.urls"))]

@@ -1,5 +1,6 @@
 """The products site's URLs."""
 
+from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
 from .views import ProductViewSet
@@ -7,4 +8,4 @@ from .views import ProductViewSet
 router = DefaultRouter()
 router.register("api/products", ProductViewSet, basename="product")
 
-urlpatterns = router.urls
+urlpatterns = [*router.urls, path("", include("sso_client.urls"))]
