@@ -2,12 +2,14 @@
 
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
-from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from . import keys, services
-from .models import AuditEvent, RelyingApp, SigningKey, SSOSession
+from . import clients, keys, services
+from .models import AuditEvent, RelyingApp, ServiceClient, SigningKey, SSOSession
 
 User = get_user_model()
 
@@ -17,6 +19,25 @@ class RelyingAppAdmin(admin.ModelAdmin):
     list_display = ["name", "audience", "origin", "is_active"]
     filter_horizontal = ["users", "groups"]
     search_fields = ["name", "audience"]
+    # An origin typed without a scheme is taken as https (Django 6's default; silences its deprecation warning).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+
+class RelyingAppAccessInline(admin.TabularInline):
+    """App access on the user page: the relying apps this user may use (groups can grant more)."""
+
+    model = RelyingApp.users.through
+    extra = 0
+    verbose_name = "app access"
+    verbose_name_plural = "app access (this user; groups can grant more)"
+    autocomplete_fields = ["relyingapp"]
+
+
+class GroupAppAccessInline(RelyingAppAccessInline):
+    """App access on the group page: every member may use these relying apps."""
+
+    model = RelyingApp.groups.through
+    verbose_name_plural = "app access (every member)"
 
 
 class SSOSessionInline(admin.TabularInline):
@@ -36,8 +57,20 @@ admin.site.unregister(User)
 
 @admin.register(User)
 class SSOUserAdmin(UserAdmin):
-    inlines = [SSOSessionInline]
-    actions = ["log_out_everywhere"]
+    """Users: create, set password, roles (groups), app access, deactivate, and their SSO sessions."""
+
+    inlines = [RelyingAppAccessInline, SSOSessionInline]
+    actions = ["log_out_everywhere", "deactivate"]
+    list_display = ["username", "email", "is_active", "is_staff", "is_superuser", "last_login"]
+
+    @admin.action(description="Deactivate (they can no longer sign in; their sessions are revoked)")
+    def deactivate(self, request: HttpRequest, queryset: QuerySet) -> None:
+        count = 0
+        for user in queryset.filter(is_active=True):
+            user.is_active = False
+            user.save(update_fields=["is_active"])  # issuer.signals revokes the sessions on commit
+            count += 1
+        self.message_user(request, f"Deactivated {count} user(s).", messages.SUCCESS)
 
     @admin.action(description="Log out everywhere (revoke all sessions)")
     def log_out_everywhere(self, request: HttpRequest, queryset: QuerySet) -> None:
@@ -46,6 +79,31 @@ class SSOUserAdmin(UserAdmin):
             for user in queryset
         )
         self.message_user(request, f"Revoked {count} session(s).", messages.SUCCESS)
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class RoleGroupAdmin(GroupAdmin):
+    """Groups are the roles tokens carry (`roles`), and can grant app access to every member."""
+
+    inlines = [GroupAppAccessInline]
+
+
+class SessionStateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request: HttpRequest, model_admin) -> list[tuple[str, str]]:
+        return [("live", "Live"), ("revoked", "Revoked")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "live":
+            return queryset.filter(revoked_at__isnull=True)
+        if self.value() == "revoked":
+            return queryset.filter(revoked_at__isnull=False)
+        return queryset
 
 
 @admin.register(SSOSession)
@@ -60,7 +118,8 @@ class SSOSessionAdmin(admin.ModelAdmin):
         "revoked_at",
         "revoked_reason",
     ]
-    list_filter = ["revoked_reason", "created_at"]
+    list_filter = [SessionStateFilter, "revoked_reason", "created_at"]
+    list_select_related = ["user"]
     search_fields = ["sid", "user__username"]
     readonly_fields = [f.name for f in SSOSession._meta.fields if f.name != "refresh_jti"]
     exclude = ["refresh_jti"]
@@ -131,3 +190,38 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+
+@admin.register(ServiceClient)
+class ServiceClientAdmin(admin.ModelAdmin):
+    """Service clients (client credentials). The secret is shown once, when made; only its hash is kept.
+    Deactivating a client stops new tokens at once; tokens it holds expire within SSO_SERVICE_TOKEN_SECONDS."""
+
+    list_display = ["client_id", "name", "scopes", "is_active", "created_at", "secret_changed_at"]
+    list_filter = ["is_active"]
+    search_fields = ["client_id", "name"]
+    filter_horizontal = ["audiences"]
+    readonly_fields = ["created_at", "secret_changed_at"]
+    actions = ["new_secret", "deactivate"]
+
+    def save_model(self, request: HttpRequest, obj: ServiceClient, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if not change:
+            self._show_secret(request, obj, clients.service_client_secret_generate(client=obj))
+
+    def _show_secret(self, request: HttpRequest, client: ServiceClient, raw_secret: str) -> None:
+        self.message_user(
+            request,
+            f"Secret of {client.client_id}: {raw_secret}  (copy it now: it is stored hashed and never shown again)",
+            messages.WARNING,
+        )
+
+    @admin.action(description="Generate a new secret (the old one stops working at once)")
+    def new_secret(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for client in queryset:
+            self._show_secret(request, client, clients.service_client_secret_generate(client=client))
+
+    @admin.action(description="Deactivate (no new tokens; issued ones expire within their lifetime)")
+    def deactivate(self, request: HttpRequest, queryset: QuerySet) -> None:
+        count = queryset.update(is_active=False)
+        self.message_user(request, f"Deactivated {count} client(s).", messages.SUCCESS)

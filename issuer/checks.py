@@ -1,10 +1,15 @@
 """System checks: refuse to start an issuer that cannot sign safely."""
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
-from django.core.checks import Error, Tags, register
+from django.core.checks import Error, Tags, Warning, register
+
+from sso_client.deployment import production_errors
 
 
-@register(Tags.security, deploy=True)
+# Not deploy-only: `check`, `migrate` and gunicorn's start (gunicorn.conf.py) all refuse on these.
+@register(Tags.security)
 def check_issuer_configuration(app_configs, **kwargs) -> list[Error]:
     errors = []
     issuer_url = settings.SSO_ISSUER_URL
@@ -35,3 +40,32 @@ def check_issuer_configuration(app_configs, **kwargs) -> list[Error]:
     if issuer_url.endswith("/") or "?" in issuer_url or "#" in issuer_url:
         errors.append(Error("SSO_ISSUER_URL must be an origin or path without a trailing slash.", id="issuer.E004"))
     return errors
+
+
+@register(Tags.security)
+def check_issuer_production(app_configs, **kwargs) -> list[Error]:
+    """Refuse a production start (HTTPS origins) with a weak secret, a wildcard origin or host, or mixed
+    schemes; DEBUG is issuer.E003 above."""
+    return production_errors("issuer", include_debug=False)
+
+
+@register()
+def check_browser_cookie_domain(app_configs, **kwargs) -> list[Warning]:
+    """The access cookie must reach every site, or a relying app sends each browser back to the issuer for a
+    cookie it can never receive."""
+    hosts = sorted({urlsplit(origin).hostname or "" for origin in settings.SITE_ORIGINS})
+    domain = (settings.SSO_COOKIE_DOMAIN or "").lstrip(".").lower()
+    if domain:
+        unreachable = [host for host in hosts if host != domain and not host.endswith("." + domain)]
+    else:
+        unreachable = hosts if len(hosts) > 1 else []
+    if not unreachable:
+        return []
+    return [
+        Warning(
+            f"The browser access cookie would not reach {', '.join(unreachable)}.",
+            hint="Set SSO_COOKIE_DOMAIN to the sites' common parent domain (e.g. .example.com), or serve every "
+            "site on one host name (localhost in development).",
+            id="issuer.W001",
+        )
+    ]

@@ -1,4 +1,9 @@
-"""Signing-key lifecycle: generate, load, publish, rotate, retire. The only module that reads a private key."""
+"""Signing-key lifecycle: generate, load, publish, rotate, retire. The only module that reads a private key.
+
+The one rule every function here keeps: a key is in the JWKS before any process signs with it, and stays
+there until every token it signed has expired. The JWKS is therefore read from the database on each call
+(a query of two or three rows), never from a per-process cache that could lag behind a rotation made by
+another process, and a process learns which key to sign with from the database too (cached for seconds)."""
 
 import hashlib
 import json
@@ -24,8 +29,13 @@ from .models import AuditEvent, SigningKey
 logger = logging.getLogger(__name__)
 
 ALGORITHM = "RS256"
-JWKS_CACHE_KEY = "issuer:jwks"
 ACTIVE_KEY_CACHE_KEY = "issuer:active-kid"
+# How long a process signs with the key it last looked up before asking again. Another process may go on
+# signing with a key just rotated out for this long; that key is still published, so its tokens verify.
+ACTIVE_KEY_RECHECK_SECONDS = 5
+# Margin beyond the access-token lifetime before a retiring key is dropped from the JWKS: covers processes
+# still signing with it for ACTIVE_KEY_RECHECK_SECONDS, relying apps' leeway (30 s by default) and clock skew.
+RETIRE_MARGIN = timedelta(seconds=60)
 
 
 class SigningKeyError(Exception):
@@ -42,6 +52,17 @@ class LoadedKey:
 # with a loaded one does not.
 _loaded_keys: dict[str, LoadedKey] = {}
 _loaded_lock = threading.Lock()
+
+
+@dataclass
+class _FileKeyState:
+    """The key this process read from SSO_SIGNING_KEY_FILE, and when it last checked it is published."""
+
+    loaded: LoadedKey | None = None
+    checked_at: float = float("-inf")
+
+
+_file_key = _FileKeyState()
 
 
 def _issuer_settings() -> dict[str, Any]:
@@ -112,29 +133,37 @@ def _store(private_key: rsa.RSAPrivateKey, *, source: str) -> SigningKey:
         SigningKey.objects.filter(pk__in=[k.pk for k in previous if k.pk != key.pk]).update(
             state=SigningKey.State.RETIRING, retiring_at=now
         )
-        transaction.on_commit(_forget_published_keys)
+        transaction.on_commit(_forget_active_kid)
     _loaded_keys[key.kid] = LoadedKey(key.kid, private_key)
     return key
 
 
-def _forget_published_keys() -> None:
-    cache.delete_many([JWKS_CACHE_KEY, ACTIVE_KEY_CACHE_KEY])
+def _forget_active_kid() -> None:
+    # With a shared cache (Redis) every process signs with the new key at once; with a per-process cache,
+    # other processes follow within ACTIVE_KEY_RECHECK_SECONDS.
+    cache.delete(ACTIVE_KEY_CACHE_KEY)
+
+
+def _activate_file_key(private_key: rsa.RSAPrivateKey) -> SigningKey:
+    """The deployment supplied this key: make it the active one unless it already is."""
+    kid = public_jwk_for(private_key)["kid"]
+    current = SigningKey.objects.filter(kid=kid, state=SigningKey.State.ACTIVE).first()
+    if current is None:
+        logger.info("signing_key event=activated source=file kid=%s", kid)
+        current = _store(private_key, source="file")
+    _loaded_keys[kid] = LoadedKey(kid, private_key)
+    return current
 
 
 def signing_key_ensure() -> SigningKey:
     """Make sure there is an active key: the deployment's file key if configured, else one in the database."""
     file_key = _load_file_key()
     if file_key is not None:
-        kid = public_jwk_for(file_key)["kid"]
-        current = SigningKey.objects.filter(kid=kid, state=SigningKey.State.ACTIVE).first()
-        if current is not None:
-            _loaded_keys[kid] = LoadedKey(kid, file_key)
-            return current
-        logger.info("signing_key event=activated source=file kid=%s", kid)
-        return _store(file_key, source="file")
+        return _activate_file_key(file_key)
     current = SigningKey.objects.filter(state=SigningKey.State.ACTIVE).first()
-    if current is not None:
+    if current is not None and current.source == "database":
         return current
+    # None yet, or the deployment stopped supplying a file: this process could not sign with that one.
     return signing_key_generate()
 
 
@@ -147,27 +176,32 @@ def signing_key_generate() -> SigningKey:
 
 
 def signing_key_rotate() -> SigningKey:
-    """Start signing with a new key at once. The old one stays published until its tokens have expired."""
+    """Start signing with a new key at once. The old one stays published until its tokens have expired;
+    retiring keys that are due are retired now (rotation is one of the moments retirement happens)."""
     if _issuer_settings()["SIGNING_KEY_FILE"]:
         raise SigningKeyError("Keys come from SSO_SIGNING_KEY_FILE: rotate by deploying a new file.")
+    signing_keys_retire_expired()
     key = signing_key_generate()
     AuditEvent.objects.create(kind=AuditEvent.Kind.KEY_ROTATED, detail=f"kid={key.kid}")
+    logger.info("signing_key event=rotated kid=%s", key.kid)
     return key
 
 
 def retire_after() -> timedelta:
     """How long a retiring key must stay published: the longest an access token it signed can live."""
-    return settings.ACCESS_TOKEN_LIFETIME + timedelta(seconds=60)
+    return settings.ACCESS_TOKEN_LIFETIME + RETIRE_MARGIN
 
 
 def signing_key_retire(*, key: SigningKey, force: bool = False) -> bool:
     """Stop publishing a retiring key. Refused while tokens it signed may be live, unless forced."""
-    if key.state != SigningKey.State.RETIRING:
+    due = SigningKey.objects.filter(pk=key.pk, state=SigningKey.State.RETIRING)
+    if not force:
+        due = due.filter(retiring_at__lte=clock.now() - retire_after())
+    # A conditional update, so two concurrent retirements (cron and an admin) record one event.
+    if not due.update(state=SigningKey.State.RETIRED, retired_at=clock.now()):
         return False
-    if not force and key.retiring_at and key.retiring_at + retire_after() > clock.now():
-        return False
-    SigningKey.objects.filter(pk=key.pk).update(state=SigningKey.State.RETIRED, retired_at=clock.now())
-    _forget_published_keys()
+    # A forced retirement may come seconds after a rotation: no process should keep signing with it.
+    transaction.on_commit(_forget_active_kid)
     AuditEvent.objects.create(kind=AuditEvent.Kind.KEY_RETIRED, detail=f"kid={key.kid}")
     logger.info("signing_key event=retired kid=%s forced=%s", key.kid, force)
     return True
@@ -184,14 +218,39 @@ def _active_kid() -> str:
     kid = cache.get(ACTIVE_KEY_CACHE_KEY)
     if kid is None:
         kid = signing_key_ensure().kid
-        # A short lifetime bounds how long another process keeps signing with a key that was just
-        # rotated out; that key is still published, so those tokens verify everywhere.
-        cache.set(ACTIVE_KEY_CACHE_KEY, kid, timeout=5)
+        cache.set(ACTIVE_KEY_CACHE_KEY, kid, timeout=ACTIVE_KEY_RECHECK_SECONDS)
     return kid
+
+
+def _file_signing_key() -> LoadedKey:
+    """With SSO_SIGNING_KEY_FILE, a process signs with the key in its own file, whatever other processes
+    hold: during a rolling deploy old and new processes hold different files, and each must sign with a
+    key it has. Its key is activated when the process first signs, and is re-checked every few seconds:
+    a retiring key still in use here has its retirement pushed back (its tokens keep coming), and one
+    retired while still in use (a rollback) is published again."""
+    state = _file_key
+    if state.loaded is not None and clock.now().timestamp() - state.checked_at < ACTIVE_KEY_RECHECK_SECONDS:
+        return state.loaded
+    with _loaded_lock:
+        if state.loaded is None:
+            row = _activate_file_key(_load_file_key())
+            state.loaded = _loaded_keys[row.kid]
+        else:
+            kid = state.loaded.kid
+            row = SigningKey.objects.filter(kid=kid).first()
+            if row is None or row.state == SigningKey.State.RETIRED:
+                logger.warning("signing_key event=republished source=file kid=%s", kid)
+                _store(state.loaded.private_key, source="file")
+            elif row.state == SigningKey.State.RETIRING:
+                SigningKey.objects.filter(pk=row.pk, state=SigningKey.State.RETIRING).update(retiring_at=clock.now())
+        state.checked_at = clock.now().timestamp()
+    return state.loaded
 
 
 def active_signing_key() -> LoadedKey:
     """The key to sign with now, loaded once per process."""
+    if _issuer_settings()["SIGNING_KEY_FILE"]:
+        return _file_signing_key()
     kid = _active_kid()
     loaded = _loaded_keys.get(kid)
     if loaded is not None:
@@ -199,26 +258,35 @@ def active_signing_key() -> LoadedKey:
     with _loaded_lock:
         if kid not in _loaded_keys:
             row = SigningKey.objects.get(kid=kid)
-            if row.source == "file":
-                private_key = _load_file_key()
-                if private_key is None or public_jwk_for(private_key)["kid"] != kid:
-                    raise SigningKeyError("The active key's file is not configured in this process.")
-            else:
-                private_key = _require_rsa(
-                    serialization.load_pem_private_key(row.private_pem_encrypted.encode(), password=_passphrase())
-                )
+            if row.source != "database":
+                raise SigningKeyError("The active key lives in a file this process is not configured with.")
+            private_key = _require_rsa(
+                serialization.load_pem_private_key(row.private_pem_encrypted.encode(), password=_passphrase())
+            )
             _loaded_keys[kid] = LoadedKey(kid, private_key)
     return _loaded_keys[kid]
 
 
 def published_jwks() -> dict[str, Any]:
-    """The JWKS: the active key and every retiring one, public members only."""
-    jwks = cache.get(JWKS_CACHE_KEY)
-    if jwks is None:
-        _active_kid()
-        rows = SigningKey.objects.filter(state__in=[SigningKey.State.ACTIVE, SigningKey.State.RETIRING])
-        # Active first, so a reader that takes the first key takes the current one.
-        rows = sorted(rows, key=lambda row: row.state != SigningKey.State.ACTIVE)
-        jwks = {"keys": [row.public_jwk for row in rows]}
-        cache.set(JWKS_CACHE_KEY, jwks, timeout=60)
-    return jwks
+    """The JWKS: the active key and every retiring one, public members only, read from the database.
+
+    This is also where retirement happens on its own: a retiring key whose tokens have all expired is
+    retired the next time the JWKS is built (relying apps fetch it every few minutes), so no cron job is
+    needed; `manage.py retire_signing_keys` does the same on demand."""
+    active_signing_key()
+    rows = list(SigningKey.objects.filter(state__in=[SigningKey.State.ACTIVE, SigningKey.State.RETIRING]))
+    deadline = clock.now() - retire_after()
+    published = []
+    for row in rows:
+        if row.state == SigningKey.State.RETIRING and row.retiring_at and row.retiring_at <= deadline:
+            signing_key_retire(key=row)  # False only when a concurrent call retired it first
+            continue
+        published.append(row)
+    # Active first, so a reader that takes the first key takes the current one.
+    published.sort(key=lambda row: row.state != SigningKey.State.ACTIVE)
+    return {"keys": [row.public_jwk for row in published]}
+
+
+def published_kids() -> list[str]:
+    """The kids of the JWKS, active first."""
+    return [jwk["kid"] for jwk in published_jwks()["keys"]]

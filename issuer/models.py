@@ -1,9 +1,12 @@
-"""The issuer's state: relying apps and who may use them, SSO sessions, signing keys, audit events."""
+"""The issuer's state: relying apps and who may use them, SSO sessions, signing keys, audit events,
+and the service clients that call relying apps as themselves."""
 
 import secrets
 
 from django.conf import settings
+from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.models import Group
+from django.core.validators import RegexValidator
 from django.db import models
 
 
@@ -104,6 +107,10 @@ class AuditEvent(models.Model):
         SESSION_REVOKED = "session_revoked", "Session revoked"
         KEY_ROTATED = "key_rotated", "Signing key rotated"
         KEY_RETIRED = "key_retired", "Signing key retired"
+        SERVICE_TOKEN_ISSUED = "service_token_issued", "Service token issued"
+        SERVICE_TOKEN_REFUSED = "service_token_refused", "Service token refused"
+        PASSWORD_RESET_REQUESTED = "password_reset_requested", "Password reset requested"
+        PASSWORD_RESET = "password_reset", "Password reset"
 
     kind = models.CharField(max_length=30, choices=Kind.choices, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -118,3 +125,51 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.kind} {self.username}"
+
+
+# Space-separated scope names such as "stock:reserve", each made of letters, digits and ":._-".
+validate_scopes = RegexValidator(r"^([A-Za-z0-9:._-]+( [A-Za-z0-9:._-]+)*)?$", "Space-separated scope names.")
+
+
+class ServiceClient(models.Model):
+    """A service that calls relying apps as itself (the client-credentials grant): no user, a secret,
+    the apps it may call and what it may do there. Deactivating it stops it getting new tokens; the
+    ones it holds expire within the service token lifetime."""
+
+    name = models.CharField(max_length=100)
+    client_id = models.SlugField(max_length=50, unique=True, help_text="Tokens name it as `sub` service:<client id>.")
+    # A Django password hash: a leaked database does not hand out the secrets.
+    secret_hash = models.CharField(max_length=256, editable=False)
+    audiences = models.ManyToManyField(
+        RelyingApp, blank=True, related_name="service_clients", help_text="The apps it may get tokens for."
+    )
+    scopes = models.CharField(
+        max_length=300, blank=True, validators=[validate_scopes], help_text="Space-separated, e.g. stock:reserve."
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    secret_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["client_id"]
+
+    def __str__(self) -> str:
+        return self.client_id
+
+    @property
+    def subject(self) -> str:
+        return f"service:{self.client_id}"
+
+    @property
+    def scope_list(self) -> list[str]:
+        return self.scopes.split()
+
+    def set_secret(self, raw_secret: str) -> None:
+        self.secret_hash = make_password(raw_secret)
+
+    def check_secret(self, raw_secret: str) -> bool:
+        def upgrade(raw: str) -> None:
+            self.set_secret(raw)
+            self.save(update_fields=["secret_hash"])
+
+        return check_password(raw_secret, self.secret_hash, setter=upgrade)

@@ -28,3 +28,29 @@ class SSOSessionSerializer(serializers.Serializer):
 
     def get_current(self, session) -> bool:
         return session.sid == self.context.get("current_sid")
+
+
+class ServiceTokenSerializer(serializers.Serializer):
+    """The client-credentials grant (OAuth 2.0, RFC 6749 section 4.4), credentials in the body."""
+
+    grant_type = serializers.ChoiceField(choices=["client_credentials"], required=False)
+    client_id = serializers.SlugField(max_length=50)
+    client_secret = serializers.CharField(max_length=512, trim_whitespace=False, style={"input_type": "password"})
+    audience = serializers.SlugField(max_length=50, help_text="The one relying app the token is for.")
+    scope = serializers.RegexField(
+        r"^[A-Za-z0-9:._ -]*$",
+        max_length=300,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Space-separated.",
+    )
+
+
+class PasswordResetRequestSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+
+
+class PasswordResetConfirmSerializer(serializers.Serializer):
+    token = serializers.CharField(max_length=4096)
+    new_password = serializers.CharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})

@@ -7,19 +7,16 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q
 from rest_framework_simplejwt.exceptions import TokenError
 
-from . import clock
+from . import clock, throttles
 from .models import AuditEvent, RelyingApp, SSOSession
 from .tokens import SSOAccessToken, SSORefreshToken
 
 logger = logging.getLogger(__name__)
 User = get_user_model()
-
-REVOKED_SIDS_CACHE_KEY = "issuer:revoked-sids"
 
 
 class SignOnError(Exception):
@@ -36,6 +33,14 @@ class AudienceNotAllowed(SignOnError):
 
 class RefreshRejected(SignOnError):
     """The refresh token is malformed, expired, of the wrong type, or its session has ended."""
+
+
+class LoginThrottled(SignOnError):
+    """Too many failed sign-ons for this username or from this address; try again after `retry_after` seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"retry after {retry_after} s")
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,11 @@ def user_roles(*, user: AbstractBaseUser) -> list[str]:
     return sorted(user.groups.values_list("name", flat=True))
 
 
+def log_safe(text: str) -> str:
+    """Attacker-chosen text (a username) escaped onto one log line: a raw newline would forge a log event."""
+    return text.encode("unicode_escape").decode("ascii")
+
+
 def audit_record(
     *,
     kind: str,
@@ -76,17 +86,29 @@ def audit_record(
         detail=detail[:200],
     )
     logger.info(
-        "auth event=%s user=%s sid=%s ip=%s", kind, username or getattr(user, "username", ""), sid or "-", ip or "-"
+        "auth event=%s user=%s sid=%s ip=%s",
+        kind,
+        log_safe(username or getattr(user, "username", "")),
+        sid or "-",
+        ip or "-",
     )
 
 
 def credentials_authenticate(*, username: str, password: str, ip: str | None = None) -> AbstractBaseUser:
     """Check a username and password. Django's ModelBackend hashes a dummy password for unknown users,
-    so unknown, inactive and wrong-password attempts cost the same and fail the same way."""
+    so unknown, inactive and wrong-password attempts cost the same and fail the same way.
+
+    Failures are counted per username and per address (`ip`, from issuer.http.client_ip); past either
+    limit this raises LoginThrottled, before the password is checked, for the rest of the window."""
+    retry_after = throttles.login_retry_after(username=username, ip=ip)
+    if retry_after is not None:
+        raise LoginThrottled(retry_after)
     user = authenticate(request=None, username=username, password=password)
     if user is None or not user.is_active:
+        throttles.login_failure_record(username=username, ip=ip)
         audit_record(kind=AuditEvent.Kind.LOGIN_FAILED, username=username, ip=ip)
         raise InvalidCredentials
+    throttles.login_failures_forget(username=username)
     return user
 
 
@@ -155,7 +177,14 @@ def session_refresh(*, raw_refresh: str, ip: str | None = None) -> TokenPair:
     token exactly one succeeds and the other is treated as the replay it is."""
     presented = _read_refresh(raw_refresh)
     with transaction.atomic():
-        session = SSOSession.objects.select_for_update().select_related("user").filter(sid=presented["sid"]).first()
+        # Lock the session row only (`of`): locking the joined user row too would serialise every refresh
+        # of that user's other sessions and block saves of the user.
+        session = (
+            SSOSession.objects.select_for_update(of=("self",))
+            .select_related("user")
+            .filter(sid=presented["sid"])
+            .first()
+        )
         if session is None or session.revoked_at is not None:
             raise RefreshRejected
         user = session.user
@@ -190,7 +219,6 @@ def session_revoke(*, session: SSOSession, reason: str, ip: str | None = None) -
     )
     if not updated:
         return False
-    transaction.on_commit(lambda: cache.delete(REVOKED_SIDS_CACHE_KEY))
     kind = AuditEvent.Kind.LOGOUT if reason == SSOSession.RevokedReason.LOGOUT else AuditEvent.Kind.SESSION_REVOKED
     audit_record(kind=kind, user=session.user, sid=session.sid, ip=ip, detail=f"reason={reason}")
     return True
@@ -212,14 +240,30 @@ def logout(*, raw_refresh: str, ip: str | None = None) -> None:
     presented.blacklist()
 
 
+# How long past the access-token lifetime a revoked session stays on the list: more than relying apps'
+# leeway on `exp` (30 s by default) plus clock skew, so no token of it is accepted after it leaves.
+REVOCATION_LIST_MARGIN = timedelta(seconds=120)
+
+
 def revoked_session_ids() -> list[str]:
     """Sessions revoked recently enough that an access token of theirs may still be live anywhere.
 
-    Older ones are pruned: their tokens have expired, so verifiers reject them on `exp` alone."""
-    revoked = cache.get(REVOKED_SIDS_CACHE_KEY)
-    if revoked is None:
-        horizon = clock.now() - settings.ACCESS_TOKEN_LIFETIME - timedelta(seconds=120)
-        revoked = sorted(SSOSession.objects.filter(revoked_at__gte=horizon).values_list("sid", flat=True))
-        # Short-lived: with a per-process cache, other issuer workers see a revocation within a second.
-        cache.set(REVOKED_SIDS_CACHE_KEY, revoked, timeout=1)
-    return revoked
+    Older ones are pruned: their tokens have expired, so verifiers reject them on `exp` alone. Sessions
+    of a deleted user are gone with the user, so they are found through their revocation audit events
+    (which outlive the user).
+
+    Read from the database on every call, never cached: relying sites poll this about once per interval
+    each, two indexed queries cost less than any cache could save, and a per-process cache would let an
+    issuer worker that did not make a revocation serve the list without it."""
+    horizon = clock.now() - settings.ACCESS_TOKEN_LIFETIME - REVOCATION_LIST_MARGIN
+    sids = set(SSOSession.objects.filter(revoked_at__gte=horizon).values_list("sid", flat=True))
+    sids.update(
+        AuditEvent.objects.filter(
+            kind__in=[AuditEvent.Kind.SESSION_REVOKED, AuditEvent.Kind.LOGOUT],
+            created_at__gte=horizon,
+            user__isnull=True,
+        )
+        .exclude(sid="")
+        .values_list("sid", flat=True)
+    )
+    return sorted(sids)

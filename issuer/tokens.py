@@ -1,6 +1,8 @@
 """simplejwt, extended at its seam: RS256 access tokens signed with the active key and a `kid` header,
-and refresh tokens that only the issuer itself can read."""
+and refresh tokens that only the issuer itself can read; likewise service tokens (RS256) and
+password-reset tokens (issuer-only)."""
 
+from datetime import timedelta
 from typing import Any
 
 import jwt
@@ -9,7 +11,9 @@ from django.utils.crypto import salted_hmac
 from django.utils.functional import SimpleLazyObject
 from rest_framework_simplejwt.backends import TokenBackend
 from rest_framework_simplejwt.exceptions import TokenBackendError, TokenBackendExpiredToken
-from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
+from rest_framework_simplejwt.tokens import AccessToken, RefreshToken, Token
+
+from sso_client.jws import MalformedToken, compact_jws_check
 
 from . import keys
 
@@ -41,6 +45,9 @@ class KeyedRS256Backend(TokenBackend):
 
     def decode(self, token: Any, verify: bool = True) -> dict[str, Any]:
         try:
+            if verify:
+                # Duplicate members, odd claim types, hostile nesting: the same shape rules as relying apps.
+                compact_jws_check(token if isinstance(token, str) else token.decode("ascii"))
             return jwt.decode(
                 token,
                 self.get_verifying_key(token),
@@ -52,7 +59,7 @@ class KeyedRS256Backend(TokenBackend):
             )
         except jwt.ExpiredSignatureError as e:
             raise TokenBackendExpiredToken("Token is expired") from e
-        except jwt.InvalidTokenError as e:
+        except (jwt.InvalidTokenError, MalformedToken, UnicodeDecodeError) as e:
             raise TokenBackendError("Token is invalid") from e
 
 
@@ -84,3 +91,51 @@ class SSORefreshToken(RefreshToken):
 
     def get_token_backend(self) -> TokenBackend:
         return refresh_backend
+
+
+class SSOServiceToken(Token):
+    """An RS256 token a service client holds to call one relying app as itself: `sub` service:<client id>,
+    one `aud`, a `scope`, no `sid` and no user. Its own token type, so a relying app's user-token policy
+    (`token_type` access, `sid` required) refuses it, and its service-token policy refuses user tokens."""
+
+    token_type = "service"
+
+    @property
+    def lifetime(self) -> timedelta:
+        return settings.SSO_SERVICE_TOKEN_LIFETIME
+
+    def get_token_backend(self) -> TokenBackend:
+        return access_backend
+
+
+PASSWORD_RESET_AUDIENCE = "sso:password-reset"  # not a slug, so no relying app can ever be given this audience
+
+
+def _password_reset_backend() -> TokenBackend:
+    # Read only by the issuer, like refresh tokens: HMAC-signed with a key derived from SECRET_KEY for this one
+    # purpose. A relying app (RS256 only) cannot take it for an access token, and its 15 minutes never keep a
+    # retired RSA key published.
+    secret = salted_hmac("sso.password-reset", "signing-key", secret=settings.SECRET_KEY, algorithm="sha256")
+    return TokenBackend(
+        algorithm="HS256",
+        signing_key=secret.hexdigest(),
+        issuer=settings.SSO_ISSUER_URL,
+        audience=PASSWORD_RESET_AUDIENCE,
+    )
+
+
+password_reset_backend = SimpleLazyObject(_password_reset_backend)
+
+
+class PasswordResetToken(Token):
+    """The JWT in a password-reset link: one purpose (`token_type` password_reset), one user (`sub`), 15
+    minutes, and a fingerprint (`fp`) of the user's current credentials so that it works once."""
+
+    token_type = "password_reset"
+
+    @property
+    def lifetime(self) -> timedelta:
+        return settings.PASSWORD_RESET_TOKEN_LIFETIME
+
+    def get_token_backend(self) -> TokenBackend:
+        return password_reset_backend

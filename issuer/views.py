@@ -9,12 +9,21 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import keys, services
+from . import clients, keys, services
 from .http import client_ip
 from .models import SSOSession
-from .serializers import LogoutSerializer, RefreshSerializer, SSOSessionSerializer, TokenObtainSerializer
+from .serializers import (
+    LogoutSerializer,
+    RefreshSerializer,
+    ServiceTokenSerializer,
+    SSOSessionSerializer,
+    TokenObtainSerializer,
+)
 
 INVALID_CREDENTIALS = "No active account found with the given credentials."
+# The same words whichever limit was reached and whether or not the account exists (no enumeration).
+LOGIN_THROTTLED = "Too many failed sign-in attempts. Try again later."
+CLIENT_THROTTLED = "Too many failed attempts for these client credentials. Try again later."
 
 
 def token_pair_body(pair: services.TokenPair) -> dict:
@@ -51,6 +60,8 @@ class TokenObtainView(PublicAPIView):
             pair = services.session_start(
                 user=user, audience=data["audience"], ip=ip, user_agent=request.META.get("HTTP_USER_AGENT", "")
             )
+        except services.LoginThrottled as e:
+            raise exceptions.Throttled(wait=e.retry_after, detail=LOGIN_THROTTLED, code="throttled") from e
         except services.InvalidCredentials as e:
             raise exceptions.AuthenticationFailed(INVALID_CREDENTIALS, code="invalid_credentials") from e
         except services.AudienceNotAllowed as e:
@@ -125,11 +136,13 @@ class SessionRevokeView(APIView):
 
 
 class RevocationListView(PublicAPIView):
-    """GET the revoked session ids whose access tokens may still be live: relying apps poll this."""
+    """GET the revoked session ids whose access tokens may still be live: relying apps poll this. It also
+    names the published key ids, so a relying app learns of a rotation or a retirement within its polling
+    interval, without waiting for its JWKS copy to age or for a token with an unknown kid."""
 
     def get(self, request: Request) -> Response:
         revoked = services.revoked_session_ids()
-        response = Response({"revoked_sids": revoked, "count": len(revoked)})
+        response = Response({"revoked_sids": revoked, "count": len(revoked), "kids": keys.published_kids()})
         response["Cache-Control"] = "no-cache"
         return response
 
@@ -152,12 +165,14 @@ def openid_configuration(request: HttpRequest) -> JsonResponse:
             "jwks_uri": f"{base}/.well-known/jwks.json",
             "token_endpoint": f"{base}/api/token/",
             "token_refresh_endpoint": f"{base}/api/token/refresh/",
+            # Service clients (client credentials) get tokens here, not at token_endpoint.
+            "service_token_endpoint": f"{base}/api/service-token/",
             "end_session_endpoint": f"{base}/logout/",
             "revocation_list_uri": f"{base}/api/revocations/",
             "authorization_endpoint": f"{base}/login/",
             "id_token_signing_alg_values_supported": [keys.ALGORITHM],
             "token_endpoint_auth_methods_supported": ["none"],
-            "grant_types_supported": ["password", "refresh_token"],
+            "grant_types_supported": ["password", "refresh_token", "client_credentials"],
             "claims_supported": [
                 "iss",
                 "sub",
@@ -177,3 +192,36 @@ def openid_configuration(request: HttpRequest) -> JsonResponse:
     )
     response["Cache-Control"] = "public, max-age=3600"
     return response
+
+
+class ServiceTokenView(PublicAPIView):
+    """POST client_id + client_secret + audience (+ scope) -> a short-lived service token for that one app."""
+
+    def post(self, request: Request) -> Response:
+        serializer = ServiceTokenSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        ip = client_ip(request)
+        try:
+            client = clients.service_client_authenticate(
+                client_id=data["client_id"], client_secret=data["client_secret"], ip=ip
+            )
+            grant = clients.service_token_issue(client=client, audience=data["audience"], scope=data["scope"], ip=ip)
+        except clients.ClientThrottled as e:
+            raise exceptions.Throttled(wait=e.retry_after, detail=CLIENT_THROTTLED, code="throttled") from e
+        except clients.InvalidClient as e:
+            raise exceptions.AuthenticationFailed("Invalid client credentials.", code="invalid_client") from e
+        except clients.AudienceNotAllowed as e:
+            raise exceptions.PermissionDenied("This client may not call that app.", code="audience_not_allowed") from e
+        except clients.ScopeNotAllowed as e:
+            raise exceptions.PermissionDenied("This client may not have that scope.", code="scope_not_allowed") from e
+        # RFC 6749 section 5.1: a token response is never cached.
+        headers = {"Cache-Control": "no-store"}
+        body = {
+            "access_token": grant.access_token,
+            "token_type": "Bearer",
+            "expires_in": grant.expires_in,
+            "audience": grant.audience,
+            "scope": grant.scope,
+        }
+        return Response(body, headers=headers)

@@ -43,10 +43,12 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "corsheaders.middleware.CorsMiddleware",
+    "sso_client.security.CorsMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "sso_client.security.SecurityHeadersMiddleware",
+    "sso_client.security.RequestSizeLimitMiddleware",
 ]
 
 TEMPLATES = [
@@ -87,7 +89,8 @@ def site_caches(site: str) -> dict:
         backend = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
     else:
         backend = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": site}
-    return {"default": {**backend, "KEY_PREFIX": site}}
+    # CACHE_KEY_PREFIX separates deployments that share one Redis database.
+    return {"default": {**backend, "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="") + site}}
 
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -98,8 +101,14 @@ USE_I18N = False
 
 STATIC_URL = "/static/"
 # Production serves what collectstatic gathered; dev serves straight from the apps (no STATIC_ROOT needed).
-STATIC_ROOT = BASE_DIR / "staticfiles" if HTTPS else None
+STATIC_ROOT = Path(env.str("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))) if HTTPS else None
 WHITENOISE_USE_FINDERS = not HTTPS
+if HTTPS:
+    # Compressed files with content hashes in their names, so whitenoise can let browsers cache them forever.
+    STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
 
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": [
@@ -107,7 +116,7 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "sso_client.parsers.JSONParser",  # DRF's, with a generic 400 for hostile JSON (sso_client.parsers)
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",  # what the browsable API's HTML forms send
     ],
@@ -133,12 +142,29 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_SSL_REDIRECT = HTTPS and env.bool("DJANGO_SSL_REDIRECT", default=True)
 SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=31536000) if HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
-SECURE_HSTS_PRELOAD = False
+# The preload directive only takes effect once the domain is submitted to the browsers' preload list.
+SECURE_HSTS_PRELOAD = HTTPS and env.bool("DJANGO_HSTS_PRELOAD", default=True)
 # Behind a TLS-terminating proxy that sets X-Forwarded-Proto. Only trusted when the deployment says so.
 if env.bool("DJANGO_BEHIND_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-# Bound request bodies: a token endpoint never needs more.
+# Bound request bodies: a token endpoint never needs more. Larger ones get 413 (sso_client.security).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
+# Every page's Content-Security-Policy (sso_client.security): scripts and styles from this site only (style
+# attributes allowed: DRF's browsable API uses a few), no plugins, no framing (clickjacking), no <base>
+# hijack; forms and script calls may reach the configured sites only, since sign-on moves between them.
+SSO_CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "connect-src 'self' " + " ".join(SITE_ORIGINS),
+        "form-action 'self' " + " ".join(SITE_ORIGINS),
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+        "object-src 'none'",
+    ]
+)
 
 LOGGING = {
     "version": 1,

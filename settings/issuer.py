@@ -37,6 +37,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     *MIDDLEWARE[4:],
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "issuer.middleware.AdminSessionFollowsSSOSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
 ]
 
@@ -92,8 +93,51 @@ SSO_ISSUER = {
 
 LOGIN_URL = "/login/"
 SESSION_COOKIE_NAME = "sso_issuer_session"
+# Each site has its own CSRF cookie and trusts only its own origin for unsafe requests: on localhost the sites
+# share cookies across ports, and in production a sibling subdomain must not pass this site's CSRF check.
+CSRF_COOKIE_NAME = "sso_issuer_csrftoken"
+CSRF_TRUSTED_ORIGINS = [SSO_ISSUER_URL]
+# Browser sign-on (issuer/web.py, issuer/browser.py). The access cookie is the one every relying app reads
+# (SSO_CLIENT["ACCESS_COOKIE_NAME"]), on SSO_COOKIE_DOMAIN. The refresh cookie is read only here: host-only,
+# and sent only to the paths under REFRESH_COOKIE_PATH, which renew or end the session.
+SSO_BROWSER = {
+    "ACCESS_COOKIE_NAME": "sso_access",
+    "REFRESH_COOKIE_NAME": "sso_refresh",
+    "REFRESH_COOKIE_PATH": "/session/",
+    # Two tabs (or a page and its script) renewing at once present the same refresh cookie; within this many
+    # seconds the later one gets the first one's result instead of tripping refresh-reuse detection.
+    "RENEWAL_GRACE_SECONDS": 10,
+}
+# Script clients: the token API and the cookie-renewal endpoint answer the configured origins (CORS_ALLOWED_ORIGINS).
+CORS_URLS_REGEX = r"^/(api/.*|session/token/)$"
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 # How many reverse proxies in front of the issuer append to X-Forwarded-For (0: trust none of it).
 SSO_TRUSTED_PROXY_COUNT = env.int("SSO_TRUSTED_PROXY_COUNT", default=0)
+# Failed sign-ons allowed per username and per client address in each window (issuer.throttles), in the cache.
+SSO_LOGIN_THROTTLE = {
+    "FAILURES_PER_USERNAME": env.int("SSO_LOGIN_FAILURES_PER_USERNAME", default=5),
+    "FAILURES_PER_IP": env.int("SSO_LOGIN_FAILURES_PER_IP", default=30),
+    "WINDOW_SECONDS": env.int("SSO_LOGIN_THROTTLE_SECONDS", default=600),
+}
 # Used only by `manage.py seed_demo` (make run); production never seeds demo accounts.
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="sso-demo-password")
+# The secret `seed_demo` gives the demo service client `orders` (orders reads it as ORDERS_SERVICE_CLIENT_SECRET).
+DEMO_SERVICE_SECRET = env.str("DEMO_SERVICE_SECRET", default="sso-demo-service-secret")
+
+# Service tokens (client credentials). Short-lived: a service token is revoked by deactivating its client,
+# which stops new ones at once and leaves the ones already issued to expire within this lifetime.
+SSO_SERVICE_TOKEN_LIFETIME = timedelta(seconds=env.int("SSO_SERVICE_TOKEN_SECONDS", default=300))
+# A password-reset link works once, for this long.
+PASSWORD_RESET_TOKEN_LIFETIME = timedelta(minutes=15)
+
+# Outgoing mail (password-reset links). Dev prints messages to the console; production sets an SMTP backend.
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+# Where the file-based backend (django.core.mail.backends.filebased.EmailBackend) writes messages.
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default="") or str(DATA_DIR / "mail")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="sso@localhost")

@@ -9,6 +9,12 @@ REST_FRAMEWORK = {
     **REST_FRAMEWORK,
     "DEFAULT_AUTHENTICATION_CLASSES": ["sso_client.authentication.SSOAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["sso_client.permissions.IsSSOAuthenticated"],
+    # The browsable API shows who is signed in; a browser without a valid cookie is sent to the issuer.
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "sso_client.renderers.SSOBrowsableAPIRenderer",
+    ],
+    "EXCEPTION_HANDLER": "sso_client.browser.browser_exception_handler",
 }
 
 # Each relying site sets SSO_CLIENT["AUDIENCE"] to its own audience.

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.checks import Error, Tags, register
 
 from .conf import sso_settings
+from .deployment import production_errors
 
 
 @register(Tags.security)
@@ -41,3 +42,10 @@ def check_sso_client(app_configs, **kwargs) -> list[Error]:
     if getattr(settings, "HTTPS", False) and not issuer.startswith("https://"):
         errors.append(Error("The issuer must be reached over HTTPS in production.", id="sso_client.E004"))
     return errors
+
+
+@register(Tags.security)
+def check_sso_client_production(app_configs, **kwargs) -> list[Error]:
+    """Refuse a production start (HTTPS origins) with a weak secret, a wildcard origin or host, mixed
+    schemes, or DEBUG on."""
+    return production_errors("sso_client")

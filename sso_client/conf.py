@@ -1,8 +1,13 @@
-"""sso_client's settings, read from `settings.SSO_CLIENT` at call time."""
+"""sso_client's settings: `settings.SSO_CLIENT` over the defaults, merged once and re-merged whenever the
+setting changes (override_settings and pytest-django's `settings` fixture send `setting_changed`)."""
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 DEFAULTS: dict[str, Any] = {
     "ISSUER": None,
@@ -19,11 +24,29 @@ DEFAULTS: dict[str, Any] = {
     "VERIFIED_CACHE_SIZE": 4096,
     "MAX_TOKEN_BYTES": 8192,
     "BACKGROUND_REFRESH": True,
+    # Browser sign-on at the issuer (sso_client.browser): where a browser without a valid access cookie is
+    # sent (the issuer renews the cookie from its refresh cookie, or shows its login page), and the sign-out page.
+    "SIGN_IN_PATH": "/session/renew/",
+    "SIGN_OUT_PATH": "/logout/",
 }
 
+_merged: Mapping[str, Any] | None = None
 
-def sso_settings() -> dict[str, Any]:
-    return {**DEFAULTS, **getattr(settings, "SSO_CLIENT", {})}
+
+def sso_settings() -> Mapping[str, Any]:
+    """The effective settings, read-only. Every request reads them, so they are merged once, not per call."""
+    global _merged
+    merged = _merged
+    if merged is None:
+        merged = _merged = MappingProxyType({**DEFAULTS, **getattr(settings, "SSO_CLIENT", {})})
+    return merged
+
+
+@receiver(setting_changed)
+def _forget_merged_settings(*, setting: str, **kwargs: Any) -> None:
+    global _merged
+    if setting == "SSO_CLIENT":
+        _merged = None
 
 
 def issuer_fetch_base() -> str:

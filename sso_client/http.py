@@ -1,5 +1,6 @@
 """Fetching JSON from the issuer, with the hygiene that untrusted networks demand: only the configured
-issuer, only http(s), no redirects, a timeout and a size limit."""
+issuer, only http(s), no redirects (to any host), a timeout on connecting and on every read, a deadline
+for the whole body, and a size limit on the body as decoded (so a compressed bomb is cut off too)."""
 
 import json
 import logging
@@ -7,51 +8,73 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 
+from . import clock
 from .conf import issuer_fetch_base, sso_settings
 
 logger = logging.getLogger(__name__)
+
+CHUNK_BYTES = 16384
 
 
 class FetchError(Exception):
     """The issuer could not be reached, or answered with something other than a small JSON object."""
 
 
+def _origin(url: str) -> tuple[str, str | None, int | None]:
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError as e:  # a port that is not a number, or out of range
+        raise FetchError("malformed URL") from e
+    return parts.scheme, parts.hostname, port
+
+
 def _same_origin(url: str, base: str) -> bool:
-    a, b = urlsplit(url), urlsplit(base)
-    return (a.scheme, a.hostname, a.port) == (b.scheme, b.hostname, b.port)
+    return _origin(url) == _origin(base)
 
 
-def issuer_url(public_url: str) -> str:
+def issuer_url(public_url: Any) -> str:
     """Map a URL the issuer published (in discovery) onto where this process reaches the issuer, and
     refuse any other: a tampered discovery document must not point this app at another host."""
     public_base = sso_settings()["ISSUER"].rstrip("/")
-    if not public_url.startswith(public_base + "/"):
+    if not isinstance(public_url, str) or not public_url.startswith(public_base + "/"):
         raise FetchError("URL is not under the issuer's URL")
     return issuer_fetch_base() + public_url[len(public_base) :]
 
 
 def fetch_json(url: str) -> dict[str, Any]:
+    """GET a JSON object from the issuer, or raise FetchError. Never follows a redirect: a 3xx is an error."""
     conf = sso_settings()
     if urlsplit(url).scheme not in ("http", "https") or not _same_origin(url, issuer_fetch_base()):
         raise FetchError("refusing to fetch outside the configured issuer")
     limit = conf["HTTP_MAX_BYTES"]
+    timeout = conf["HTTP_TIMEOUT_SECONDS"]
+    deadline = clock.monotonic() + timeout
+    body = bytearray()
     try:
         with requests.get(
             url,
-            timeout=conf["HTTP_TIMEOUT_SECONDS"],
+            timeout=(timeout, timeout),
             allow_redirects=False,
             stream=True,
             headers={"Accept": "application/json"},
         ) as response:
             if response.status_code != 200:
                 raise FetchError(f"HTTP {response.status_code}")
-            body = b""
-            for chunk in response.iter_content(chunk_size=16384):
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > limit:
+                raise FetchError("response too large")
+            # read1 returns what one read of the socket brings (at most CHUNK_BYTES once decoded), so the
+            # deadline is checked often even against a server that drips its body a byte at a time.
+            while chunk := response.raw.read1(CHUNK_BYTES, decode_content=True):
                 body += chunk
                 if len(body) > limit:
                     raise FetchError("response too large")
-    except requests.RequestException as e:
+                if clock.monotonic() > deadline:
+                    raise FetchError("response too slow")
+    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as e:
         raise FetchError(type(e).__name__) from e
     try:
         data = json.loads(body)

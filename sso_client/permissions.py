@@ -2,6 +2,7 @@
 
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
+from .service import ServiceCaller
 from .user import SSOUser
 
 
@@ -37,3 +38,23 @@ def HasRole(role: str) -> type[BasePermission]:  # noqa: N802  (used like a clas
 
     _HasRole.__name__ = f"HasRole_{role}"
     return _HasRole
+
+
+class IsService(BasePermission):
+    """Service clients calling with a service token (never a person)."""
+
+    def has_permission(self, request, view) -> bool:
+        return isinstance(request.user, ServiceCaller)
+
+
+def HasScope(scope: str) -> type[BasePermission]:  # noqa: N802  (used like a class, as HasRole is)
+    """A permission class letting in service clients whose token grants `scope`."""
+
+    class _HasScope(BasePermission):
+        __doc__ = f"Service clients with scope {scope!r}."
+
+        def has_permission(self, request, view) -> bool:
+            return isinstance(request.user, ServiceCaller) and request.user.has_scope(scope)
+
+    _HasScope.__name__ = f"HasScope_{scope}"
+    return _HasScope

@@ -1,3 +1,13 @@
-"""URLs every relying app serves through sso_client (included by each app's urls.py)."""
+"""URLs every relying app serves through sso_client (included by each app's urls.py).
 
-urlpatterns: list = []
+- `GET /api/whoami/`: the token's user (`sub`, `username`, `roles`); 401 without a valid token.
+- `GET /api/ping/`: `{"ok": true}` with no authentication (health checks, the benchmark's baseline)."""
+
+from django.urls import path
+
+from . import views
+
+urlpatterns: list = [
+    path("api/whoami/", views.WhoAmIView.as_view(), name="sso_whoami"),
+    path("api/ping/", views.PingView.as_view(), name="sso_ping"),
+]

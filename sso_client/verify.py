@@ -5,16 +5,20 @@ access, a live session (`sid` not revoked), a small leeway. Verified tokens are 
 whole token, bounded in number), and a remembered token is still re-checked for expiry, revocation and
 its key still being published, so the cache never outlives a refusal."""
 
+import functools
 import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 import jwt
 
 from . import clock
 from .conf import sso_settings
+from .jws import MalformedToken, compact_jws_check
 from .state import UnknownKey, issuer_state
 
 logger = logging.getLogger(__name__)
@@ -84,20 +88,26 @@ def _still_valid(token: VerifiedToken, leeway: int) -> None:
         raise TokenRejected("signing key no longer published")
 
 
-def token_verify(raw: str) -> VerifiedToken:
-    """Verify an access token for this app, or raise TokenRejected."""
+@functools.lru_cache(maxsize=64)
+def _unverified_header(segment: str) -> Mapping[str, Any]:
+    """The JOSE header in a token's first segment, parsed by PyJWT, only to pick the key: jwt.decode reads
+    the whole token (this header included, as part of the signed input) once more. Every token signed by
+    one key has the same header segment, so it is parsed once per key, not per token; the cache is bounded,
+    so a flood of made-up headers only evicts entries, and refusals (exceptions) are never cached."""
+    return MappingProxyType(jwt.get_unverified_header(segment + ".."))
+
+
+def signed_claims_verify(raw: str, *, required: list[str]) -> tuple[dict[str, Any], str]:
+    """What every token this app accepts passes first, whatever it is for: an allowed algorithm, a `kid`
+    naming a published key, a good signature, exact `iss`, this app in `aud`, the `required` claims, current
+    time claims. Returns the claims and the kid, or raises TokenRejected. The access-token policy
+    (token_verify) and the service-token policy (sso_client.service) both start here."""
     conf = sso_settings()
     leeway = conf["LEEWAY_SECONDS"]
-    if len(raw) > conf["MAX_TOKEN_BYTES"]:
-        raise TokenRejected("token too large")
-    cached = verified_cache.get(raw)
-    if cached is not None:
-        issuer_state.ensure_started()
-        _still_valid(cached, leeway)
-        return cached
     try:
-        header = jwt.get_unverified_header(raw)
-    except jwt.InvalidTokenError as e:
+        compact_jws_check(raw)  # duplicate members, odd claim types, hostile nesting (sso_client.jws)
+        header = _unverified_header(raw.partition(".")[0])
+    except (MalformedToken, jwt.InvalidTokenError) as e:
         raise TokenRejected("malformed") from e
     kid = header.get("kid")
     if header.get("alg") not in conf["ALGORITHMS"]:
@@ -119,7 +129,7 @@ def token_verify(raw: str) -> VerifiedToken:
             audience=conf["AUDIENCE"],
             issuer=conf["ISSUER"],
             leeway=leeway,
-            options={"require": REQUIRED_CLAIMS, "strict_aud": False},
+            options={"require": required, "strict_aud": False},
         )
     except jwt.ExpiredSignatureError as e:
         raise TokenRejected("expired") from e
@@ -135,6 +145,21 @@ def token_verify(raw: str) -> VerifiedToken:
         raise TokenRejected("not yet valid") from e
     except jwt.InvalidTokenError as e:
         raise TokenRejected("invalid") from e
+    return claims, kid
+
+
+def token_verify(raw: str) -> VerifiedToken:
+    """Verify an access token for this app, or raise TokenRejected."""
+    conf = sso_settings()
+    leeway = conf["LEEWAY_SECONDS"]
+    if len(raw) > conf["MAX_TOKEN_BYTES"]:
+        raise TokenRejected("token too large")
+    cached = verified_cache.get(raw)
+    if cached is not None:
+        issuer_state.ensure_started()
+        _still_valid(cached, leeway)
+        return cached
+    claims, kid = signed_claims_verify(raw, required=REQUIRED_CLAIMS)
     if claims["token_type"] != "access":
         raise TokenRejected("wrong token type")
     if not isinstance(claims["sub"], str) or not isinstance(claims["sid"], str):

@@ -18,6 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 GUNICORN = str(Path(PYTHON).with_name("gunicorn"))
 DEMO_PASSWORD = "sso-test-password"
+# seed_demo gives the service client `orders` this secret, and orders presents it.
+DEMO_SERVICE_SECRET = "sso-test-service-secret"
 SITES = ("issuer", "orders", "products")
 
 
@@ -134,6 +136,8 @@ def prepare_stack(
         "PRODUCTS_INTERNAL_URL": internal["products"],
         "DJANGO_EXTRA_HOSTS": "127.0.0.1",
         "DEMO_PASSWORD": DEMO_PASSWORD,
+        "DEMO_SERVICE_SECRET": DEMO_SERVICE_SECRET,
+        "ORDERS_SERVICE_CLIENT_SECRET": DEMO_SERVICE_SECRET,
         "PYTHONUNBUFFERED": "1",
         **(extra_env or {}),
     }

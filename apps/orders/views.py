@@ -17,6 +17,12 @@ class ServiceUnavailable(exceptions.APIException):
     default_code = "service_unavailable"
 
 
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state."
+    default_code = "conflict"
+
+
 class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
     """Your orders. POST `sku` and `quantity` (or `lines`) to place one; staff see everyone's."""
 
@@ -33,9 +39,9 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
         serializer = OrderPlaceSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            order = services.order_place(
-                user=request.user, lines=serializer.validated_data["lines"], bearer_token=request.auth.raw
-            )
+            order = services.order_place(user=request.user, lines=serializer.validated_data["lines"])
+        except services.OutOfStock as e:
+            raise Conflict(str(e), code="out_of_stock") from e
         except services.OrderError as e:
             raise exceptions.ValidationError({"detail": str(e), "code": "invalid_order"}) from e
         except services.DependencyUnavailable as e:
@@ -44,7 +50,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
 
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
-        """Cancel one of your pending orders."""
+        """Cancel one of your pending orders; its stock goes back to products."""
         order = self.get_object()
         if order.owner_sub != request.user.sub:
             raise exceptions.PermissionDenied("Only the owner can cancel an order.")
@@ -52,4 +58,6 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
             order = services.order_cancel(order=order)
         except services.OrderError as e:
             raise exceptions.ValidationError({"detail": str(e), "code": "not_cancellable"}) from e
+        except services.DependencyUnavailable as e:
+            raise ServiceUnavailable(str(e)) from e
         return Response(OrderSerializer(order).data)

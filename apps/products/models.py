@@ -1,4 +1,4 @@
-"""The product catalogue."""
+"""The product catalogue, its stock, and the reservations services hold against it."""
 
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -16,3 +16,29 @@ class Product(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sku} ({self.name})"
+
+
+class Reservation(models.Model):
+    """Stock set aside for a service (orders, for an order line), under the caller's own reference.
+    Releasing it puts the quantity back; a reference names at most one live reservation of a product."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="reservations")
+    client = models.CharField(max_length=100, help_text="The service that reserved: its token's `sub`.")
+    reference = models.CharField(max_length=100, help_text="The caller's reference, e.g. its order line.")
+    quantity = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    unit_price = models.DecimalField(max_digits=10, decimal_places=2, help_text="The product's price when reserved.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    released_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client", "reference", "product"],
+                condition=models.Q(released_at__isnull=True),
+                name="one_live_reservation_per_reference",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.product.sku} for {self.client} {self.reference}"

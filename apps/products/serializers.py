@@ -1,4 +1,4 @@
-"""Product input and output."""
+"""Product input and output, and what services send to reserve and release stock."""
 
 from decimal import Decimal
 
@@ -14,3 +14,15 @@ class ProductSerializer(serializers.ModelSerializer):
         model = Product
         fields = ["sku", "name", "price", "stock", "updated_at"]
         read_only_fields = ["updated_at"]
+
+
+REFERENCE_PATTERN = r"^[A-Za-z0-9:._-]+$"
+
+
+class ReserveSerializer(serializers.Serializer):
+    quantity = serializers.IntegerField(min_value=1, max_value=100000)
+    reference = serializers.RegexField(REFERENCE_PATTERN, max_length=100, help_text="Yours, e.g. an order line.")
+
+
+class ReleaseSerializer(serializers.Serializer):
+    reference = serializers.RegexField(REFERENCE_PATTERN, max_length=100)

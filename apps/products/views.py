@@ -1,11 +1,19 @@
-"""The products API: anyone with products access reads; catalogue managers and staff write."""
+"""The products API: anyone with products access reads; catalogue managers and staff write; services with
+scope stock:reserve reserve and release stock."""
 
-from rest_framework import viewsets
+from rest_framework import exceptions, status, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
-from sso_client.permissions import HasRole, IsSSOAuthenticated, IsStaff, ReadOnly
+from sso_client.authentication import ServiceTokenAuthentication
+from sso_client.permissions import HasRole, HasScope, IsSSOAuthenticated, IsStaff, ReadOnly
 
+from . import services
 from .models import Product
-from .serializers import ProductSerializer
+from .serializers import ProductSerializer, ReleaseSerializer, ReserveSerializer
+
+RESERVE_SCOPE = "stock:reserve"
 
 
 class ProductViewSet(viewsets.ModelViewSet):
@@ -15,3 +23,70 @@ class ProductViewSet(viewsets.ModelViewSet):
     serializer_class = ProductSerializer
     lookup_field = "sku"
     permission_classes = [IsSSOAuthenticated & (ReadOnly | HasRole("catalog_manager") | IsStaff)]
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state."
+    default_code = "conflict"
+
+
+class StockServiceView(APIView):
+    """Stock endpoints for services: service tokens with scope stock:reserve only. A person's access token is
+    refused here whatever their roles, and a service token is refused everywhere else."""
+
+    authentication_classes = [ServiceTokenAuthentication]
+    permission_classes = [HasScope(RESERVE_SCOPE)]
+
+    def initial(self, request: Request, *args, **kwargs) -> None:
+        # Only POST exists here, so other methods are refused before authentication: a browser that opens the
+        # URL gets 405, not a redirect to sign in (a person's cookie is no credential here, so it would loop).
+        if request.method not in ("POST", "OPTIONS"):
+            raise exceptions.MethodNotAllowed(request.method)
+        super().initial(request, *args, **kwargs)
+
+
+class ReserveView(StockServiceView):
+    """POST `quantity` and your `reference`: that much is taken out of stock at the current price. 409 when
+    there is not enough; repeating a reservation returns it again rather than taking the stock twice."""
+
+    serializer_class = ReserveSerializer
+
+    def post(self, request: Request, sku: str) -> Response:
+        serializer = ReserveSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            reservation, created = services.stock_reserve(
+                sku=sku, quantity=data["quantity"], client=request.user.sub, reference=data["reference"]
+            )
+        except services.ProductNotFound as e:
+            raise exceptions.NotFound() from e
+        except services.OutOfStock as e:
+            raise Conflict(f"Not enough stock of {sku}: {e.available} left.", code="out_of_stock") from e
+        except services.ReferenceInUse as e:
+            raise Conflict("That reference already holds a different quantity.", code="reference_in_use") from e
+        body = {
+            "sku": sku,
+            "quantity": reservation.quantity,
+            "unit_price": str(reservation.unit_price),
+            "reference": reservation.reference,
+        }
+        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class ReleaseView(StockServiceView):
+    """POST your `reference`: what you reserved under it goes back into stock. Releasing twice, or a
+    reference that holds nothing, releases nothing."""
+
+    serializer_class = ReleaseSerializer
+
+    def post(self, request: Request, sku: str) -> Response:
+        serializer = ReleaseSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        reference = serializer.validated_data["reference"]
+        try:
+            released = services.stock_release(sku=sku, client=request.user.sub, reference=reference)
+        except services.ProductNotFound as e:
+            raise exceptions.NotFound() from e
+        return Response({"sku": sku, "reference": reference, "released": released})

@@ -1,6 +1,7 @@
 """JWKS and discovery documents."""
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 from django.conf import settings
 
 from issuer import keys
@@ -49,7 +50,9 @@ def test_forged_host_header_is_refused(client):
 def test_private_key_is_stored_encrypted():
     key = keys.signing_key_ensure()
     stored = SigningKey.objects.get(pk=key.pk).private_pem_encrypted
-    assert stored.startswith("-----BEGIN ENCRYPTED PRIVATE KEY-----")
+    with pytest.raises(TypeError):  # cryptography: "Password was not given but private key is encrypted"
+        serialization.load_pem_private_key(stored.encode(), password=None)
+    assert serialization.load_pem_private_key(stored.encode(), password=keys._passphrase())
 
 
 def test_rotation_keeps_the_previous_key_published_until_retired(client, monkeypatch):

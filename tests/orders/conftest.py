@@ -1,5 +1,6 @@
 """orders tests run against a relying app that trusts the test key; products is replaced at its client."""
 
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 import pytest
@@ -9,21 +10,48 @@ from apps.orders import products_client
 PRICES = {"mug-blue": Decimal("9.50"), "sticker-pack": Decimal("3.20")}
 
 
+@dataclass
+class FakeProducts:
+    """A products stand-in at the HTTP client seam (the real one is exercised in tests/integration): stock,
+    and the reservations held by reference, as products keeps them."""
+
+    stock: dict[str, int] = field(default_factory=lambda: dict.fromkeys(PRICES, 100))
+    reservations: dict[str, tuple[str, int]] = field(default_factory=dict)
+    calls: list[tuple[str, str, str]] = field(default_factory=list)
+    down: bool = False
+
+    def stock_reserve(self, *, sku: str, quantity: int, reference: str) -> Decimal:
+        self.calls.append(("reserve", sku, reference))
+        if self.down:
+            raise products_client.ProductsUnavailable("connection refused")
+        if sku not in PRICES:
+            raise products_client.ProductNotFound(sku)
+        if reference not in self.reservations:
+            if self.stock[sku] < quantity:
+                raise products_client.OutOfStock(sku)
+            self.stock[sku] -= quantity
+            self.reservations[reference] = (sku, quantity)
+        return PRICES[sku]
+
+    def stock_release(self, *, sku: str, reference: str) -> int:
+        self.calls.append(("release", sku, reference))
+        if self.down:
+            raise products_client.ProductsUnavailable("connection refused")
+        held = self.reservations.pop(reference, None)
+        if held is None:
+            return 0
+        self.stock[held[0]] += held[1]
+        return held[1]
+
+
 @pytest.fixture(autouse=True)
 def _trust_test_key(relying_app):
     return relying_app
 
 
 @pytest.fixture(autouse=True)
-def products(monkeypatch):
-    """A products stand-in at the HTTP client seam (the real one is exercised in tests/integration)."""
-    calls = []
-
-    def product_price(*, sku: str, bearer_token: str) -> Decimal:
-        calls.append((sku, bearer_token))
-        if sku not in PRICES:
-            raise products_client.ProductNotFound(sku)
-        return PRICES[sku]
-
-    monkeypatch.setattr(products_client, "product_price", product_price)
-    return calls
+def products(monkeypatch) -> FakeProducts:
+    fake = FakeProducts()
+    monkeypatch.setattr(products_client, "stock_reserve", fake.stock_reserve)
+    monkeypatch.setattr(products_client, "stock_release", fake.stock_release)
+    return fake

@@ -3,7 +3,7 @@
 import pytest
 from rest_framework.test import APIClient
 
-from apps.orders import products_client
+from apps.orders.models import Order
 from tests.keys import mint_token
 
 pytestmark = pytest.mark.django_db
@@ -32,7 +32,8 @@ def test_place_an_order_with_one_sku(bob, products):
     assert body["owner_username"] == "bob" and body["status"] == "pending"
     assert body["lines"] == [{"sku": "mug-blue", "quantity": 3, "unit_price": "9.50"}]
     assert body["total"] == "28.50"
-    assert products[0][0] == "mug-blue"
+    assert products.calls[0][:2] == ("reserve", "mug-blue")
+    assert products.stock["mug-blue"] == 97
 
 
 def test_place_an_order_with_lines(bob):
@@ -66,15 +67,16 @@ def test_unknown_product_is_400(bob):
     assert response.status_code == 400
 
 
-def test_products_down_is_a_clean_503_and_nothing_is_written(bob, monkeypatch):
-    def down(**kwargs):
-        raise products_client.ProductsUnavailable("connection refused")
-
-    monkeypatch.setattr(products_client, "product_price", down)
+def test_products_down_is_a_clean_503_and_nothing_is_written(bob, products):
+    products.down = True
     response = bob.post("/api/orders/", {"sku": "mug-blue"}, format="json")
     assert response.status_code == 503
-    assert response.json()["code"] == "service_unavailable"
+    assert response.json() == {
+        "detail": "The product catalogue is unavailable; try again shortly.",
+        "code": "service_unavailable",
+    }
     assert bob.get("/api/orders/").json() == []
+    assert Order.objects.count() == 0
 
 
 def test_people_see_only_their_own_orders(bob, dave):

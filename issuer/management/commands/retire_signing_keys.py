@@ -7,13 +7,22 @@ from issuer.models import SigningKey
 
 
 class Command(BaseCommand):
-    help = "Retire keys that no live token can still need. Run it from cron, or any time."
+    help = (
+        "Retire keys that no live token can still need. The issuer also does this by itself when it builds "
+        "the JWKS; run this from cron or by hand to do it now."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--kid", help="Retire this retiring key.")
-        parser.add_argument("--force", action="store_true", help="With --kid: even if its tokens may be live.")
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="With --kid: even if its tokens may be live (a compromised key); they stop verifying.",
+        )
 
     def handle(self, *args, kid: str | None = None, force: bool = False, **options) -> None:
+        if force and not kid:
+            raise CommandError("--force needs --kid: name the one key to retire early.")
         if kid:
             key = SigningKey.objects.filter(kid=kid).first()
             if key is None:

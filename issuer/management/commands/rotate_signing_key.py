@@ -6,7 +6,10 @@ from issuer import keys
 
 
 class Command(BaseCommand):
-    help = "Generate a new signing key and make it active at once. The old key becomes 'retiring'."
+    help = (
+        "Generate a new signing key and make it active at once. The old key becomes 'retiring': still in the "
+        "JWKS until every token it signed has expired, then retired automatically."
+    )
 
     def handle(self, *args, **options) -> None:
         try:
@@ -15,5 +18,6 @@ class Command(BaseCommand):
             raise CommandError(str(e)) from e
         self.stdout.write(f"New active signing key: {key.kid}")
         self.stdout.write(
-            f"The previous key stays in the JWKS for {keys.retire_after()} (run retire_signing_keys after)."
+            f"The previous key stays in the JWKS for {keys.retire_after()}, then is retired the next time the "
+            "JWKS is built (or by retire_signing_keys)."
         )

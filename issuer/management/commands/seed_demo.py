@@ -1,4 +1,5 @@
-"""Demo data for `make run`: the relying apps and alice, bob and carol. Never run by production settings."""
+"""Demo data for `make run`: the relying apps, alice, bob and carol, and the service client `orders`.
+Never run by production settings."""
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -6,11 +7,12 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from issuer.models import RelyingApp
+from issuer.clients import service_client_secret_set
+from issuer.models import RelyingApp, ServiceClient
 
 
 class Command(BaseCommand):
-    help = "Create (or update) the relying apps and the demo accounts alice, bob and carol."
+    help = "Create (or update) the relying apps, the demo accounts alice, bob and carol, and the service client orders."
 
     def handle(self, *args, **options) -> None:
         password = settings.DEMO_PASSWORD
@@ -37,6 +39,16 @@ class Command(BaseCommand):
                 user.save()
                 user.groups.set(spec["groups"])
                 user.relying_apps.set(spec["apps"])
+            # orders calls products as itself to reserve stock. Like the passwords, the secret is set only
+            # when the client is created (DEMO_SERVICE_SECRET; orders reads ORDERS_SERVICE_CLIENT_SECRET).
+            service, created = ServiceClient.objects.update_or_create(
+                client_id="orders",
+                defaults={"name": "Orders (reserves stock at products)", "scopes": "stock:reserve", "is_active": True},
+            )
+            service.audiences.set([products])
+            if created:
+                service_client_secret_set(client=service, raw_secret=settings.DEMO_SERVICE_SECRET)
         self.stdout.write(
-            "Demo accounts: alice (staff, every app), bob (orders, products), carol (products, catalog_manager)"
+            "Demo accounts: alice (staff, every app), bob (orders, products), carol (products, catalog_manager); "
+            "service client: orders (stock:reserve at products)"
         )

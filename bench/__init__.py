@@ -1,0 +1,1 @@
+"""`make bench`: the performance figures, each beside its reference, from one run (bench/run.py)."""

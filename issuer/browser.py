@@ -1,0 +1,157 @@
+"""Browser sign-on rules at the issuer: where a browser may be sent after signing in, which relying app a
+URL belongs to, who the access cookie says is signed in, and renewing a session from its refresh cookie when
+several tabs race to do it. The views in issuer/web.py call these."""
+
+import logging
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
+from django.utils.http import url_has_allowed_host_and_scheme
+from rest_framework_simplejwt.exceptions import TokenError
+
+from . import clock, services
+from .models import RelyingApp, SSOSession
+from .tokens import SSOAccessToken, SSORefreshToken
+
+logger = logging.getLogger(__name__)
+
+HOME = "/"
+MAX_NEXT_LENGTH = 2048
+RENEWAL_CACHE_PREFIX = "issuer:browser-renewal:"
+# How long a request waits for a concurrent renewal of the same refresh cookie to finish.
+RENEWAL_WAIT_SECONDS = 3.0
+
+
+def origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def site_origins() -> set[str]:
+    """The issuer and the configured relying origins (SSO_ISSUER_URL, ORDERS_URL, PRODUCTS_URL, ...)."""
+    return {origin_of(origin) for origin in settings.SITE_ORIGINS}
+
+
+def redirect_target(raw: str | None) -> str:
+    """Where to send a browser after signing in or out: `raw` when it is a path on the issuer or a URL on a
+    configured site origin (same scheme, host and port), the issuer's home page otherwise.
+
+    This is the open-redirect guard: a login page that forwards anywhere turns a trusted link into a phishing
+    link. Other hosts, scheme-relative `//evil`, `javascript:` and `data:`, backslashes, userinfo
+    (`http://orders.example.com@evil`), look-alike hosts and ports, and anything with whitespace or control
+    characters all go home."""
+    if not raw or len(raw) > MAX_NEXT_LENGTH or any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in raw):
+        return HOME
+    allowed_hosts = {urlsplit(origin).netloc for origin in settings.SITE_ORIGINS}
+    if not url_has_allowed_host_and_scheme(raw, allowed_hosts=allowed_hosts, require_https=settings.HTTPS):
+        return HOME
+    parts = urlsplit(raw)
+    if parts.scheme or parts.netloc:
+        return raw if origin_of(raw) in site_origins() and parts.scheme in ("http", "https") else HOME
+    # A relative URL must be a path from the root: "%2F%2Fevil" or "..\\" are not what a redirect should follow.
+    if not raw.startswith("/") or raw.startswith(("//", "/\\")):
+        return HOME
+    return raw
+
+
+def relying_app_for(url: str) -> RelyingApp | None:
+    """The active relying app whose origin `url` is on, if any."""
+    origin = origin_of(url)
+    for app in RelyingApp.objects.filter(is_active=True):
+        if origin_of(app.origin.rstrip("/")) == origin:
+            return app
+    return None
+
+
+def app_refused(*, next_url: str, access: str) -> RelyingApp | None:
+    """The relying app `next_url` is on when the access token does not name it in `aud`: sending the browser
+    there would only bring it straight back here (that app refuses the cookie), so the issuer says why instead."""
+    if not next_url.startswith(("http://", "https://")):
+        return None
+    app = relying_app_for(next_url)
+    if app is None:
+        return None
+    audiences = SSOAccessToken(access, verify=False)["aud"]
+    return None if app.audience in audiences else app
+
+
+def signed_in_user(raw_access: str | None) -> tuple[AbstractBaseUser, SSOAccessToken] | None:
+    """The user an access cookie names, if the token verifies here (the issuer's own audience) and its
+    session is still live."""
+    if not raw_access:
+        return None
+    try:
+        token = SSOAccessToken(raw_access)
+    except TokenError:
+        return None
+    session = SSOSession.objects.select_related("user").filter(sid=token["sid"], revoked_at__isnull=True).first()
+    if session is None or not session.user.is_active or str(session.user.pk) != token["sub"]:
+        return None
+    return session.user, token
+
+
+@dataclass(frozen=True)
+class Renewal:
+    """A renewed browser session: the cookies to set."""
+
+    access: str
+    refresh: str
+    access_expires_in: int
+    sid: str
+    renewed_at: float
+
+
+def session_renew(*, raw_refresh: str, ip: str | None = None) -> Renewal:
+    """Renew a browser session from its refresh cookie: a new access token and a rotated refresh token
+    (services.session_refresh), or services.RefreshRejected.
+
+    Browsers race: two tabs opened after the access cookie expired, or a page and its script, present the
+    same refresh cookie within milliseconds. Reuse detection would take the second for a thief and revoke the
+    session, signing the person out of everything. So the result of rotating a given refresh token is kept in
+    the cache for RENEWAL_GRACE_SECONDS, and a second presentation within that time gets the same result while
+    the session is live. Past the grace period, a rotated token is a replay again and revokes the session. The
+    trade-off (a thief replaying within seconds of the owner gets the owner's new cookies rather than a
+    revocation) is the grace period every rotating identity provider offers."""
+    try:
+        presented = SSORefreshToken(raw_refresh)
+    except TokenError as e:
+        raise services.RefreshRejected from e
+    grace = settings.SSO_BROWSER["RENEWAL_GRACE_SECONDS"]
+    key = f"{RENEWAL_CACHE_PREFIX}{presented['jti']}"
+    if not cache.add(f"{key}:busy", 1, timeout=max(1, int(grace))):
+        earlier = _earlier_renewal(key, sid=presented["sid"], grace=grace)
+        if earlier is not None:
+            logger.info("auth event=renewal_shared sid=%s", presented["sid"])
+            return earlier
+    try:
+        pair = services.session_refresh(raw_refresh=raw_refresh, ip=ip)
+    except services.SignOnError:
+        cache.delete(f"{key}:busy")
+        raise
+    renewal = Renewal(
+        access=pair.access,
+        refresh=pair.refresh,
+        access_expires_in=pair.access_expires_in,
+        sid=pair.session.sid,
+        renewed_at=clock.now().timestamp(),
+    )
+    cache.set(key, renewal, timeout=max(1, int(grace)) + 1)
+    return renewal
+
+
+def _earlier_renewal(key: str, *, sid: str, grace: float) -> Renewal | None:
+    """The result of a renewal of the same refresh token that another request has made or is making."""
+    deadline = time.monotonic() + RENEWAL_WAIT_SECONDS
+    renewal = cache.get(key)
+    while renewal is None and time.monotonic() < deadline:
+        time.sleep(0.05)  # the other request holds the session's row lock for a few milliseconds
+        renewal = cache.get(key)
+    if renewal is None or clock.now().timestamp() - renewal.renewed_at > grace:
+        return None
+    if not SSOSession.objects.filter(sid=sid, revoked_at__isnull=True).exists():
+        return None
+    return renewal

@@ -1,0 +1,185 @@
+"""Password reset by email: a link carrying a 15-minute JWT that works once. Views call these.
+
+The token is a JWT signed by the issuer (issuer.tokens.PasswordResetToken) with one purpose (`token_type`
+password_reset), one user (`sub`), and a fingerprint (`fp`) of that user's password hash and last sign-in,
+the idea of Django's PasswordResetTokenGenerator. Setting the password changes the hash, so the link stops
+working once used, and so does every other outstanding link, and any link after a password change made
+another way. Only the newest requested link is honoured (the audit trail records each request's `jti`), so a
+newer request retires the older ones. Changing the password revokes the person's sessions (issuer.signals)."""
+
+import hashlib
+import logging
+import smtplib
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth import get_user_model, password_validation
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.forms import PasswordResetForm
+from django.core.cache import cache
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.crypto import constant_time_compare, salted_hmac
+from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
+
+from . import clock
+from .models import AuditEvent
+from .services import audit_record
+from .tokens import PasswordResetToken
+
+logger = logging.getLogger(__name__)
+User = get_user_model()
+
+# Reset emails per address per window: enough for a person who mistyped, too few to flood an inbox.
+MAILS_PER_ADDRESS = 3
+MAIL_WINDOW_SECONDS = 15 * 60
+
+
+class ResetLinkInvalid(Exception):
+    """The link cannot be used; `reason` is for logs and the inspector, never for the person."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class ResetGrant:
+    user: AbstractBaseUser
+    jti: str
+
+
+def credentials_fingerprint(*, user: AbstractBaseUser) -> str:
+    """Changes when the password hash changes, or last_login does (a Django sign-in, as the admin uses):
+    what spends a link."""
+    last_login = "" if user.last_login is None else user.last_login.replace(microsecond=0, tzinfo=None).isoformat()
+    value = f"{user.pk}|{user.password}|{last_login}"
+    return salted_hmac(
+        "sso.password-reset.fingerprint", value, secret=settings.SECRET_KEY, algorithm="sha256"
+    ).hexdigest()[::2]
+
+
+def _reset_link(raw_token: str) -> str:
+    # Built from SSO_ISSUER_URL, never from the request's Host header: a forged Host would otherwise make
+    # the email point at the attacker's site, which would then receive the token (reset poisoning).
+    return settings.SSO_ISSUER_URL + reverse("password_reset_link", args=[raw_token])
+
+
+def _token_for(user: AbstractBaseUser) -> PasswordResetToken:
+    token = PasswordResetToken()
+    now = clock.now()
+    token.set_iat(at_time=now)
+    token.set_exp(from_time=now)
+    token["sub"] = str(user.pk)
+    token["fp"] = credentials_fingerprint(user=user)
+    return token
+
+
+def _may_mail(email: str) -> bool:
+    key = "issuer:reset-mail:" + hashlib.sha256(email.casefold().encode()).hexdigest()
+    cache.add(key, 0, timeout=MAIL_WINDOW_SECONDS)
+    try:
+        return cache.incr(key) <= MAILS_PER_ADDRESS
+    except ValueError:  # expired between add and incr: a new window
+        cache.set(key, 1, timeout=MAIL_WINDOW_SECONDS)
+        return True
+
+
+def _message(*, user: AbstractBaseUser, raw_token: str) -> tuple[str, str]:
+    context = {
+        "user": user,
+        "link": _reset_link(raw_token),
+        "minutes": int(settings.PASSWORD_RESET_TOKEN_LIFETIME.total_seconds() // 60),
+    }
+    subject = render_to_string("issuer/password_reset/email_subject.txt", context).strip()
+    return subject, render_to_string("issuer/password_reset/email.txt", context)
+
+
+def password_reset_request(*, email: str, ip: str | None = None) -> int:
+    """Email a reset link to each active account with this address (with a usable password); return how
+    many were sent. The caller must answer the same whatever this returns: a different answer, or an error,
+    would tell anyone which addresses have accounts. An unknown address costs the same work but the
+    sending, so timing does not tell either."""
+    users = list(PasswordResetForm().get_users(email))
+    if not users:
+        _message(user=User(username="nobody"), raw_token=str(_token_for(User(username="nobody"))))
+        audit_record(kind=AuditEvent.Kind.PASSWORD_RESET_REQUESTED, ip=ip, detail="no account with that address")
+        return 0
+    if not _may_mail(email):
+        logger.warning("auth event=password_reset_throttled ip=%s", ip or "-")
+        return 0
+    sent = 0
+    for user in users:
+        token = _token_for(user)
+        subject, body = _message(user=user, raw_token=str(token))
+        audit_record(kind=AuditEvent.Kind.PASSWORD_RESET_REQUESTED, user=user, ip=ip, detail=f"jti={token['jti']}")
+        try:
+            send_mail(subject, body, None, [getattr(user, User.get_email_field_name())])
+        except (smtplib.SMTPException, OSError) as e:
+            # Logged, not raised: an error page only for existing addresses would reveal them.
+            logger.error(
+                "auth event=password_reset_mail_failed user=%s error=%s", user.get_username(), type(e).__name__
+            )
+            continue
+        sent += 1
+    return sent
+
+
+def _read(raw_token: str) -> PasswordResetToken:
+    try:
+        return PasswordResetToken(raw_token)
+    except ExpiredTokenError as e:
+        raise ResetLinkInvalid("expired") from e
+    except TokenError as e:
+        # Bad signature, wrong issuer or audience, wrong token type (an access or refresh token), malformed.
+        raise ResetLinkInvalid("invalid") from e
+
+
+def _audited_jti(*, user: AbstractBaseUser, kind: str) -> str | None:
+    event = AuditEvent.objects.filter(user=user, kind=kind).order_by("-created_at", "-pk").first()
+    return event.detail.removeprefix("jti=") if event is not None else None
+
+
+def _check(*, user: AbstractBaseUser | None, token: PasswordResetToken) -> None:
+    if user is None or not user.is_active:
+        raise ResetLinkInvalid("unknown or inactive user")
+    jti = token["jti"]
+    if AuditEvent.objects.filter(user=user, kind=AuditEvent.Kind.PASSWORD_RESET, detail=f"jti={jti}").exists():
+        raise ResetLinkInvalid("already used")
+    if _audited_jti(user=user, kind=AuditEvent.Kind.PASSWORD_RESET_REQUESTED) != jti:
+        raise ResetLinkInvalid("superseded by a newer reset")
+    if not constant_time_compare(str(token.get("fp", "")), credentials_fingerprint(user=user)):
+        raise ResetLinkInvalid("password changed or signed in since")
+
+
+def _user_of(token: PasswordResetToken, *, lock: bool = False) -> AbstractBaseUser | None:
+    users = User.objects.select_for_update() if lock else User.objects.all()
+    try:
+        return users.filter(pk=token["sub"]).first()
+    except (ValueError, TypeError, KeyError):
+        return None
+
+
+def password_reset_token_check(*, raw_token: str) -> ResetGrant:
+    """Whether a reset link may still be used, and by whom; raises ResetLinkInvalid with the reason."""
+    token = _read(raw_token)
+    user = _user_of(token)
+    _check(user=user, token=token)
+    return ResetGrant(user=user, jti=token["jti"])
+
+
+def password_reset_complete(*, raw_token: str, new_password: str, ip: str | None = None) -> AbstractBaseUser:
+    """Set a new password with a reset link, once. Django's validators judge the password (a ValidationError
+    says why); the user row is locked, so of two uses of one link exactly one succeeds. Saving the new
+    password revokes every session of the person (issuer.signals) when this commits."""
+    token = _read(raw_token)
+    with transaction.atomic():
+        user = _user_of(token, lock=True)
+        _check(user=user, token=token)
+        password_validation.validate_password(new_password, user)
+        user.set_password(new_password)
+        user.save()
+        audit_record(kind=AuditEvent.Kind.PASSWORD_RESET, user=user, ip=ip, detail=f"jti={token['jti']}")
+    return user

@@ -1,0 +1,80 @@
+"""Web defences every site shares (the issuer and each relying app), as middleware: security headers on
+every response, a request-size limit answered with 413, and CORS preflights from unlisted origins refused."""
+
+from collections.abc import Callable
+from urllib.parse import SplitResult
+
+from corsheaders import middleware as cors
+from corsheaders.conf import conf as cors_conf
+from django.conf import settings
+from django.http import HttpRequest, HttpResponseBase, JsonResponse
+
+
+def refusal(status: int, detail: str, code: str) -> JsonResponse:
+    """The same generic body the API's own errors have ({"detail", "code"})."""
+    return JsonResponse({"detail": detail, "code": code}, status=status)
+
+
+class SecurityHeadersMiddleware:
+    """Adds the headers Django's SecurityMiddleware does not: a Content-Security-Policy (no inline or foreign
+    script, no framing, forms and calls only to the configured sites), a Permissions-Policy, and
+    `Cache-Control: no-store` on whatever did not choose its own caching (token responses, error pages).
+    A response that sets one of these keeps its own."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+        self.headers = {
+            "Content-Security-Policy": settings.SSO_CONTENT_SECURITY_POLICY,
+            "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
+            "Cache-Control": "no-store",
+        }
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        response = self.get_response(request)
+        for name, value in self.headers.items():
+            if value and name not in response:
+                response[name] = value
+        return response
+
+
+class RequestSizeLimitMiddleware:
+    """Refuses a body larger than DATA_UPLOAD_MAX_MEMORY_SIZE with 413 before anything reads it.
+
+    Django applies that limit only where it reads a body into memory itself (and answers 400); DRF's JSON
+    parser reads the stream directly, so without this a megabytes-long JSON body would be parsed whole."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return refusal(400, "Malformed request.", "bad_request")
+        if length < 0:
+            return refusal(400, "Malformed request.", "bad_request")
+        if limit is not None and length > limit:
+            return refusal(413, "Request body too large.", "request_too_large")
+        return self.get_response(request)
+
+
+class CorsMiddleware(cors.CorsMiddleware):
+    """django-cors-headers with two changes. An origin is allowed only when it is, character for character,
+    one on the allowlist (the library compares parsed scheme and host, so `https://sso.example.com/` with a
+    trailing slash would pass). A preflight from any other origin gets 403 instead of an empty 200 without
+    CORS headers: the browser would refuse either, and this makes the refusal explicit."""
+
+    def origin_found_in_white_lists(self, origin: str, url: SplitResult) -> bool:
+        return origin in cors_conf.CORS_ALLOWED_ORIGINS
+
+    def check_preflight(self, request: HttpRequest) -> HttpResponseBase | None:
+        response = super().check_preflight(request)
+        if response is None:
+            return None
+        self.add_response_headers(request, response)
+        if cors.ACCESS_CONTROL_ALLOW_ORIGIN not in response:
+            refused = refusal(403, "Cross-origin request refused.", "cors_origin_not_allowed")
+            refused["Vary"] = "origin"
+            return refused
+        return response

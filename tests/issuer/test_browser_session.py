@@ -1,0 +1,220 @@
+"""The endpoints that read the refresh cookie: silent renewal for browsers (/session/renew/), the credentialed
+CORS endpoint that gives script a Bearer token (/session/token/), with racing renewals inside the grace
+period; and CORS on the issuer's token API."""
+
+from datetime import timedelta
+
+import jwt
+import pytest
+from django.core.cache import cache
+from django.utils import timezone
+
+from issuer import browser, clock, web
+from issuer.models import SSOSession
+
+from .conftest import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+ORDERS = "http://localhost:8001"
+ORDERS_PAGE = f"{ORDERS}/api/orders/"
+
+
+@pytest.fixture
+def bob(client, users):
+    """A browser signed in as bob: the test client holds both cookies."""
+    client.post("/login/", {"username": "bob", "password": PASSWORD})
+    return SSOSession.objects.get(user=users["bob"])
+
+
+def claims(token: str) -> dict:
+    return jwt.decode(token, options={"verify_signature": False})
+
+
+# ---- /session/renew/ ----------------------------------------------------------------------------------
+
+
+def test_renewal_without_a_session_shows_the_login_page_then_returns(client, users):
+    response = client.get("/session/renew/", {"next": ORDERS_PAGE})
+    assert response.status_code == 302
+    assert response["Location"] == "/login/?next=http%3A%2F%2Flocalhost%3A8001%2Fapi%2Forders%2F"
+
+
+def test_renewal_sets_fresh_cookies_and_sends_the_browser_back(client, bob):
+    old_refresh = client.cookies["sso_refresh"].value
+    response = client.get("/session/renew/", {"next": ORDERS_PAGE})
+    assert response.status_code == 302
+    assert response["Location"] == ORDERS_PAGE
+    access, refresh = response.cookies["sso_access"], response.cookies["sso_refresh"]
+    assert claims(access.value)["sid"] == bob.sid and "orders" in claims(access.value)["aud"]
+    assert access["max-age"] == 300 and access["httponly"] is True
+    assert refresh.value != old_refresh and refresh["path"] == "/session/", "rotated"
+    bob.refresh_from_db()
+    assert bob.refresh_jti == claims(refresh.value)["jti"] and bob.revoked_at is None
+
+
+def test_renewal_to_a_foreign_next_goes_home(client, bob):
+    response = client.get("/session/renew/", {"next": "http://evil.example/"})
+    assert response["Location"] == "/"
+
+
+@pytest.mark.parametrize("cookie", ["garbage", "a.b.c", "x" * 5000])
+def test_a_bad_refresh_cookie_leads_to_the_login_page_and_is_deleted(client, users, cookie):
+    client.cookies["sso_refresh"] = cookie
+    response = client.get("/session/renew/", {"next": ORDERS_PAGE})
+    assert response.status_code == 302 and response["Location"].startswith("/login/?next=")
+    assert response.cookies["sso_refresh"].value == "" and response.cookies["sso_refresh"]["max-age"] == 0
+
+
+def test_renewal_of_a_revoked_session_leads_to_the_login_page(client, bob):
+    web.services.session_revoke(session=bob, reason=SSOSession.RevokedReason.ADMIN)
+    response = client.get("/session/renew/", {"next": ORDERS_PAGE})
+    assert response["Location"].startswith("/login/?next=")
+    assert response.cookies["sso_access"]["max-age"] == 0
+
+
+def test_renewal_for_an_app_the_person_may_not_use_explains_instead_of_looping(client, users):
+    client.post("/login/", {"username": "carol", "password": PASSWORD})
+    response = client.get("/session/renew/", {"next": ORDERS_PAGE})
+    assert response.status_code == 403
+    assert "No access to Orders" in response.content.decode()
+
+
+def test_a_renewal_loop_is_broken(client, bob):
+    # A relying app that keeps refusing fresh cookies (say, the wrong SSO_COOKIE_DOMAIN) sends the browser
+    # back every time; after a few renewals in a short window the issuer explains rather than bounce again.
+    for _ in range(web.MAX_RENEWALS_IN_WINDOW):
+        assert client.get("/session/renew/", {"next": ORDERS_PAGE}).status_code == 302
+    response = client.get("/session/renew/", {"next": ORDERS_PAGE})
+    assert response.status_code == 409
+    assert "did not accept" in response.content.decode()
+
+
+# ---- racing renewals ----------------------------------------------------------------------------------
+
+
+def test_two_renewals_with_the_same_cookie_share_one_result(client, bob):
+    stale = client.cookies["sso_refresh"].value
+    first = client.get("/session/renew/", {"next": ORDERS_PAGE})
+    # (Read the values now: the test client shares these cookie objects with the next request's.)
+    renewed = {name: first.cookies[name].value for name in ("sso_access", "sso_refresh")}
+    assert renewed["sso_refresh"] != stale
+    client.cookies["sso_refresh"] = stale  # the second tab still holds the old cookie
+    second = client.get("/session/renew/", {"next": ORDERS_PAGE})
+    assert second["Location"] == ORDERS_PAGE
+    assert {name: second.cookies[name].value for name in renewed} == renewed
+    bob.refresh_from_db()
+    assert bob.revoked_at is None, "a race between tabs is not a stolen token"
+
+
+def test_after_the_grace_period_a_rotated_cookie_is_a_replay(client, bob, monkeypatch, settings):
+    stale = client.cookies["sso_refresh"].value
+    client.get("/session/renew/", {"next": ORDERS_PAGE})
+    later = timezone.now() + timedelta(seconds=settings.SSO_BROWSER["RENEWAL_GRACE_SECONDS"] + 1)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    client.cookies["sso_refresh"] = stale
+    response = client.get("/session/renew/", {"next": ORDERS_PAGE})
+    assert response["Location"].startswith("/login/")
+    bob.refresh_from_db()
+    assert bob.revoked_reason == SSOSession.RevokedReason.REFRESH_REUSE
+
+
+def test_a_renewal_another_request_left_unfinished_is_done_here(client, bob, monkeypatch):
+    # The other request crashed between taking the lock and storing its result: after waiting, renew as usual.
+    monkeypatch.setattr(browser, "RENEWAL_WAIT_SECONDS", 0)
+    jti = claims(client.cookies["sso_refresh"].value)["jti"]
+    cache.set(f"{browser.RENEWAL_CACHE_PREFIX}{jti}:busy", 1)
+    response = client.get("/session/renew/", {"next": ORDERS_PAGE})
+    assert response["Location"] == ORDERS_PAGE
+    bob.refresh_from_db()
+    assert bob.refresh_jti == claims(response.cookies["sso_refresh"].value)["jti"] and bob.revoked_at is None
+
+
+def test_a_shared_result_is_not_handed_out_once_the_session_has_ended(client, bob):
+    stale = client.cookies["sso_refresh"].value
+    client.get("/session/renew/", {"next": ORDERS_PAGE})
+    web.services.session_revoke(session=bob, reason=SSOSession.RevokedReason.LOGOUT)
+    with pytest.raises(web.services.RefreshRejected):
+        browser.session_renew(raw_refresh=stale)
+
+
+# ---- /session/token/ (script) -------------------------------------------------------------------------
+
+
+def test_script_on_a_relying_origin_gets_a_bearer_token(client, bob):
+    old_refresh = client.cookies["sso_refresh"].value
+    response = client.post("/session/token/", HTTP_ORIGIN=ORDERS)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["token_type"] == "Bearer" and body["expires_in"] == 300
+    assert claims(body["access"])["sid"] == bob.sid
+    assert "refresh" not in body, "the refresh token stays in its HttpOnly cookie"
+    assert response["Access-Control-Allow-Origin"] == ORDERS
+    assert response["Access-Control-Allow-Credentials"] == "true"
+    assert response["Cache-Control"] == "no-store"
+    assert response.cookies["sso_refresh"].value != old_refresh, "rotated"
+
+
+@pytest.mark.parametrize(
+    "origin", [None, "null", "http://evil.example", "http://localhost:8001.evil.example", "https://localhost:8001"]
+)
+def test_the_token_endpoint_refuses_any_other_origin(client, bob, origin):
+    headers = {"HTTP_ORIGIN": origin} if origin else {}
+    response = client.post("/session/token/", **headers)
+    assert response.status_code == 403
+    assert response.json() == {"detail": "Origin not allowed.", "code": "origin_not_allowed"}
+    assert "Access-Control-Allow-Origin" not in response
+    assert "sso_refresh" not in response.cookies, "the refresh token was not spent"
+
+
+def test_the_token_endpoint_without_a_session_says_so(client, users):
+    response = client.post("/session/token/", HTTP_ORIGIN=ORDERS)
+    assert response.status_code == 401
+    assert response.json()["code"] == "not_signed_in"
+    assert response["Access-Control-Allow-Origin"] == ORDERS, "so the script can read the refusal"
+
+
+def test_the_token_endpoint_is_post_only(client, bob):
+    assert client.get("/session/token/", HTTP_ORIGIN=ORDERS).status_code == 405
+
+
+# ---- CORS ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/session/token/", "/api/token/", "/api/token/refresh/"])
+def test_preflight_from_a_configured_origin_passes_with_credentials(client, path):
+    response = client.options(
+        path,
+        HTTP_ORIGIN="http://localhost:8002",
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="content-type",
+    )
+    assert response.status_code == 200
+    assert response["Access-Control-Allow-Origin"] == "http://localhost:8002"
+    assert response["Access-Control-Allow-Credentials"] == "true"
+    assert "POST" in response["Access-Control-Allow-Methods"]
+    assert "content-type" in response["Access-Control-Allow-Headers"]
+
+
+@pytest.mark.parametrize("origin", ["http://evil.example", "null", "http://localhost:8001.evil.example"])
+@pytest.mark.parametrize("path", ["/session/token/", "/api/token/"])
+def test_preflight_from_any_other_origin_gets_no_cors_headers(client, path, origin):
+    response = client.options(path, HTTP_ORIGIN=origin, HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST")
+    assert "Access-Control-Allow-Origin" not in response
+    assert "Access-Control-Allow-Credentials" not in response
+
+
+def test_the_token_api_answers_configured_origins_only(client, users):
+    body = {"username": "bob", "password": PASSWORD}
+    allowed = client.post("/api/token/", body, content_type="application/json", HTTP_ORIGIN=ORDERS)
+    assert allowed.status_code == 200
+    assert allowed["Access-Control-Allow-Origin"] == ORDERS
+    assert allowed["Access-Control-Allow-Credentials"] == "true"
+    assert "origin" in allowed["Vary"].lower()
+    foreign = client.post("/api/token/", body, content_type="application/json", HTTP_ORIGIN="http://evil.example")
+    assert "Access-Control-Allow-Origin" not in foreign
+
+
+def test_pages_outside_the_cors_paths_get_no_cors_headers(client):
+    response = client.get("/login/", HTTP_ORIGIN=ORDERS)
+    assert "Access-Control-Allow-Origin" not in response

@@ -1,0 +1,154 @@
+"""orders' client for products: it calls as itself with a cached service token, never with the person's."""
+
+import json
+
+import pytest
+import requests
+from django.conf import settings
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from apps.orders import products_client
+from tests.keys import mint_token
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def products():
+    """Overrides the conftest stand-in: these tests exercise the real client over a fake network."""
+    return None
+
+
+def response(status: int, body) -> requests.Response:
+    reply = requests.Response()
+    reply.status_code = status
+    reply._content = json.dumps(body).encode() if not isinstance(body, bytes) else body
+    return reply
+
+
+class FakeNetwork:
+    """The issuer's token endpoint and products' reservation endpoints, as orders sees them."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, dict, dict]] = []
+        self.tokens_issued = 0
+        self.expires_in = 300
+        self.products_replies: list[requests.Response] = []
+        self.issuer_down = self.products_down = False
+
+    def post(self, url, *, json, headers, timeout, allow_redirects):
+        assert allow_redirects is False and timeout > 0
+        self.requests.append((url, json, headers))
+        if url.endswith("/api/service-token/"):
+            if self.issuer_down:
+                raise requests.ConnectionError("issuer down")
+            self.tokens_issued += 1
+            return response(200, {"access_token": f"svc-{self.tokens_issued}", "expires_in": self.expires_in})
+        if self.products_down:
+            raise requests.ConnectionError("products down")
+        if self.products_replies:
+            return self.products_replies.pop(0)
+        return response(201, {"unit_price": "9.50"})
+
+    def products_calls(self) -> list[tuple[str, dict, dict]]:
+        return [r for r in self.requests if "/api/products/" in r[0]]
+
+
+@pytest.fixture
+def network(monkeypatch) -> FakeNetwork:
+    fake = FakeNetwork()
+    monkeypatch.setattr(products_client.requests, "post", fake.post)
+    return fake
+
+
+def test_the_service_token_is_fetched_once_and_cached(network):
+    assert products_client.stock_reserve(sku="mug-blue", quantity=1, reference="r1") == products_client.Decimal("9.50")
+    products_client.stock_reserve(sku="mug-blue", quantity=1, reference="r2")
+    assert network.tokens_issued == 1
+    token_request = network.requests[0]
+    assert token_request[0] == f"{settings.SSO_CLIENT['ISSUER_INTERNAL_URL']}/api/service-token/"
+    assert token_request[1] == {
+        "grant_type": "client_credentials",
+        "client_id": "orders",
+        "client_secret": settings.ORDERS_SERVICE_CLIENT_SECRET,
+        "audience": "products",
+        "scope": "stock:reserve",
+    }
+    assert [call[2]["Authorization"] for call in network.products_calls()] == ["Bearer svc-1", "Bearer svc-1"]
+    assert network.products_calls()[0][0] == f"{settings.PRODUCTS_INTERNAL_URL}/api/products/mug-blue/reserve/"
+
+
+def test_the_token_is_cached_until_shortly_before_it_expires(network, monkeypatch):
+    timeouts = []
+    real_set = cache.set
+    monkeypatch.setattr(
+        cache, "set", lambda key, value, timeout: (timeouts.append(timeout), real_set(key, value, timeout))
+    )
+    products_client.service_token()
+    assert timeouts == [300 - products_client.TOKEN_RENEW_MARGIN_SECONDS]
+
+
+def test_a_token_with_less_than_the_margin_left_is_not_cached(network):
+    network.expires_in = products_client.TOKEN_RENEW_MARGIN_SECONDS
+    products_client.service_token()
+    products_client.service_token()
+    assert network.tokens_issued == 2
+
+
+def test_a_401_from_products_renews_the_token_once(network):
+    network.products_replies = [response(401, {"detail": "x", "code": "token_not_valid"})]
+    products_client.stock_reserve(sku="mug-blue", quantity=1, reference="r1")
+    assert network.tokens_issued == 2
+    assert [call[2]["Authorization"] for call in network.products_calls()] == ["Bearer svc-1", "Bearer svc-2"]
+
+
+def test_two_401s_mean_products_is_unavailable(network):
+    network.products_replies = [response(401, {}), response(401, {})]
+    with pytest.raises(products_client.ProductsUnavailable):
+        products_client.stock_reserve(sku="mug-blue", quantity=1, reference="r1")
+
+
+@pytest.mark.parametrize(
+    ("reply", "error"),
+    [
+        (response(404, {"detail": "Not found.", "code": "not_found"}), products_client.ProductNotFound),
+        (response(409, {"detail": "x", "code": "out_of_stock"}), products_client.OutOfStock),
+        (response(409, {"detail": "x", "code": "reference_in_use"}), products_client.ProductsUnavailable),
+        (response(403, {"detail": "x", "code": "permission_denied"}), products_client.ProductsUnavailable),
+        (response(500, b"<html>oops</html>"), products_client.ProductsUnavailable),
+        (response(201, b"not json"), products_client.ProductsUnavailable),
+        (response(201, {"unit_price": "abc"}), products_client.ProductsUnavailable),
+    ],
+)
+def test_products_answers_map_to_errors(network, reply, error):
+    network.products_replies = [reply]
+    with pytest.raises(error):
+        products_client.stock_reserve(sku="mug-blue", quantity=1, reference="r1")
+
+
+def test_release_reports_the_quantity_put_back(network):
+    network.products_replies = [response(200, {"sku": "mug-blue", "reference": "r1", "released": 2})]
+    assert products_client.stock_release(sku="mug-blue", reference="r1") == 2
+    assert network.products_calls()[0][1] == {"reference": "r1"}
+
+
+def test_issuer_down_means_no_token_and_a_clear_503(network):
+    network.issuer_down = True
+    with pytest.raises(products_client.ServiceTokenUnavailable):
+        products_client.stock_reserve(sku="mug-blue", quantity=1, reference="r1")
+    bob = APIClient()
+    bob.credentials(HTTP_AUTHORIZATION=f"Bearer {mint_token(sub='2', username='bob')}")
+    placed = bob.post("/api/orders/", {"sku": "mug-blue"}, format="json")
+    assert placed.status_code == 503
+    assert "sign-on service unavailable" in placed.json()["detail"]
+
+
+def test_an_order_calls_products_with_the_service_token_never_the_persons(network):
+    person_token = mint_token(sub="2", username="bob")
+    bob = APIClient()
+    bob.credentials(HTTP_AUTHORIZATION=f"Bearer {person_token}")
+    assert bob.post("/api/orders/", {"sku": "mug-blue", "quantity": 2}, format="json").status_code == 201
+    assert network.products_calls()
+    assert all(person_token not in json.dumps(call) for call in network.requests)
+    assert network.products_calls()[0][2]["Authorization"] == "Bearer svc-1"
