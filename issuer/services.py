@@ -205,9 +205,9 @@ def session_refresh(*, raw_refresh: str, ip: str | None = None) -> TokenPair:
             session.last_refreshed_at = now
             session.expires_at = now + settings.REFRESH_TOKEN_LIFETIME
             session.save(update_fields=["refresh_jti", "last_refreshed_at", "expires_at"])
+            audit_record(kind=AuditEvent.Kind.REFRESHED, user=user, sid=session.sid, ip=ip)
     if refusal is not None:
         raise refusal
-    logger.info("auth event=refreshed user=%s sid=%s", user.get_username(), session.sid)
     return TokenPair(str(access), str(refresh), session, int(settings.ACCESS_TOKEN_LIFETIME.total_seconds()))
 
 

@@ -13,8 +13,12 @@ PRODUCTS_URL = env.str("PRODUCTS_URL", default="http://localhost:8002").rstrip("
 # Parent domain for the access cookie (".example.com"); empty means host-only, right for localhost.
 SSO_COOKIE_DOMAIN = env.str("SSO_COOKIE_DOMAIN", default="") or None
 
-SITE_ORIGINS = [SSO_ISSUER_URL, ORDERS_URL, PRODUCTS_URL]
-RELYING_ORIGINS = [ORDERS_URL, PRODUCTS_URL]
+# A further relying app adds its origin here (comma-separated), so every site's allowed hosts, CORS and the
+# issuer's redirect allowlist include it without a code change.
+EXTRA_RELYING_ORIGINS = [origin.rstrip("/") for origin in env.list("SSO_EXTRA_RELYING_ORIGINS", default=[])]
+
+RELYING_ORIGINS = [ORDERS_URL, PRODUCTS_URL, *EXTRA_RELYING_ORIGINS]
+SITE_ORIGINS = [SSO_ISSUER_URL, *RELYING_ORIGINS]
 
 # HTTPS origins mean a production deployment: secure cookies, HSTS and HTTPS redirects follow from that,
 # so there is no separate "prod" switch to forget.
@@ -76,7 +80,10 @@ def site_databases(site: str) -> dict:
     database = env.db_url(f"{site.upper()}_DATABASE_URL", default=default_url)
     if database["ENGINE"].endswith("sqlite3"):
         # Concurrent test servers and dev processes share the file; wait for the lock rather than fail.
-        database.setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
+        # WAL: readers do not wait for a writer, and a durable commit costs one fsync instead of several.
+        database.setdefault("OPTIONS", {}).update(
+            {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
+        )
     else:
         database["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
         database["CONN_HEALTH_CHECKS"] = True

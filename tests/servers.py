@@ -3,6 +3,7 @@ each with its own temporary database. Every server is stopped by its process id 
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -21,6 +22,12 @@ DEMO_PASSWORD = "sso-test-password"
 # seed_demo gives the service client `orders` this secret, and orders presents it.
 DEMO_SERVICE_SECRET = "sso-test-service-secret"
 SITES = ("issuer", "orders", "products")
+
+
+def project_variables() -> set[str]:
+    """Every environment variable the sites read, as .env.example lists them."""
+    lines = (ROOT / ".env.example").read_text().splitlines()
+    return {line.split("=", 1)[0] for line in lines if re.match(r"[A-Z][A-Z0-9_]*=", line)}
 
 
 def free_port() -> int:
@@ -126,8 +133,12 @@ def prepare_stack(
     ports = {site: free_port() for site in SITES}
     url = {site: f"http://{hosts.get(site, '127.0.0.1')}:{port}" for site, port in ports.items()}
     internal = {site: f"http://127.0.0.1:{port}" for site, port in ports.items()}
+    variables = project_variables()
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "SSO_", "DATABASE_URL"))},
+        # Nothing of the caller's configuration (its shell, or a .env file the sites would read) reaches a test
+        # stack: every project variable is blanked ("empty means the default") unless set below.
+        **{k: v for k, v in os.environ.items() if k not in variables and not k.startswith(("DJANGO_", "SSO_"))},
+        **dict.fromkeys(variables, ""),
         "SSO_DATA_DIR": str(data_dir),
         "SSO_ISSUER_URL": url["issuer"],
         "ORDERS_URL": url["orders"],

@@ -104,6 +104,10 @@ def test_the_login_page_carries_a_safe_next_into_its_form(client):
     assert 'name="next" value="/"' in page and "evil.example" not in page
 
 
+def test_the_login_page_links_to_password_reset(client):
+    assert 'href="/password-reset/"' in client.get("/login/").content.decode()
+
+
 # ---- cookies ------------------------------------------------------------------------------------------
 
 

@@ -86,6 +86,7 @@ def test_refresh_rotates_and_keeps_the_session(api, users):
     second = second.json()
     assert second["refresh"] != first["refresh"]
     assert unverified(second["access"])[1]["sid"] == first["sid"]
+    assert AuditEvent.objects.filter(kind=AuditEvent.Kind.REFRESHED, sid=first["sid"]).count() == 1
 
 
 def test_reusing_a_rotated_refresh_token_revokes_the_session(api, users):
