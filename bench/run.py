@@ -128,7 +128,11 @@ def measure(quick: bool) -> dict:
         stack = prepare_stack(data_dir)
         try:
             stack.start("issuer", workers=1)
-            orders = stack.start("orders", workers=2)
+            # Two sync workers (the reference setup of the issue): a sync worker serves one connection at a
+            # time and closes it, so wrk's connections spread evenly. With threaded workers and keep-alive, the
+            # 32 connections land on the two workers unevenly, differently each run, and throughput swings by
+            # a factor of three from one round to the next whatever the endpoint.
+            orders = stack.start("orders", workers=2, threads=1)
             stack.start("products", workers=1)
 
             log("(a)(f) verification costs and steady-state counts, in a relying-app process")
@@ -142,7 +146,7 @@ def measure(quick: bool) -> dict:
             )
 
             if load.wrk_path():
-                log("(b) load: wrk against orders (gunicorn, 2 workers x 4 threads)")
+                log("(b) load: wrk against orders (gunicorn, 2 sync workers)")
                 access = stack.token("bob")["access"]
                 results["load"] = load.compare(
                     stack.internal["orders"],

@@ -102,7 +102,7 @@ def main(extra_args: list[str]) -> int:
                     totals["passed"] += tests - skipped - failed
                     totals["failed"] += failed
                     totals["skipped"] += skipped
-    print(f"\nall groups: {totals['passed']} passed, {totals['failed']} failed, {totals['skipped']} skipped")
+    print(f"\ntotal: {totals['passed']} passed, {totals['failed']} failed, {totals['skipped']} skipped")
     if problem:
         print(f"FAILED: the suite did not run on PostgreSQL and Redis: {problem}")
     if totals["passed"] == 0 and worst == 0:

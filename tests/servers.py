@@ -57,7 +57,7 @@ class Stack:
         )
         return result.stdout
 
-    def start(self, site: str, *, workers: int = 1, port: int | None = None) -> subprocess.Popen:
+    def start(self, site: str, *, workers: int = 1, threads: int = 4, port: int | None = None) -> subprocess.Popen:
         port = port or int(self.internal[site].rsplit(":", 1)[1])
         process = subprocess.Popen(
             [
@@ -68,7 +68,7 @@ class Stack:
                 "--workers",
                 str(workers),
                 "--threads",
-                "4",
+                str(threads),  # 1: gunicorn's sync worker
                 "--graceful-timeout",
                 "2",
                 "--log-level",
