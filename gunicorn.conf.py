@@ -7,6 +7,9 @@ Values come from the environment (.env.example lists them); command-line options
 
 import multiprocessing
 import os
+import re
+
+from gunicorn import glogging
 
 from settings.env import env
 
@@ -28,6 +31,22 @@ limit_request_field_size = 16384
 # carry a secret: the query string, the referrer (which may hold one) and the Authorization header (%(u)s
 # would decode a Basic user name). Tokens travel in headers and cookies only, never in the logged path.
 accesslog = env.str("GUNICORN_ACCESS_LOG", default="") or None
+# The one secret a path can carry is a password-reset link's token (/password-reset/<token>/): masked.
+RESET_LINK = re.compile(r"(/password-reset/)(?!(?:sent|set|done)/)[^/?#\s]+")
+
+
+class AccessLogger(glogging.Logger):
+    """gunicorn's logger, with password-reset tokens masked in the logged path and request line."""
+
+    def atoms(self, resp, req, environ, request_time):  # noqa: ANN001, ANN201  (gunicorn's signature)
+        atoms = super().atoms(resp, req, environ, request_time)
+        for name in ("U", "r"):
+            if isinstance(atoms.get(name), str):
+                atoms[name] = RESET_LINK.sub(r"\1[token]", atoms[name])
+        return atoms
+
+
+logger_class = AccessLogger
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s"'
 errorlog = "-"
 loglevel = env.str("GUNICORN_LOG_LEVEL", default="info")

@@ -63,7 +63,9 @@ class SSOUserAdmin(UserAdmin):
     actions = ["log_out_everywhere", "deactivate"]
     list_display = ["username", "email", "is_active", "is_staff", "is_superuser", "last_login"]
 
-    @admin.action(description="Deactivate (they can no longer sign in; their sessions are revoked)")
+    @admin.action(
+        description="Deactivate (they can no longer sign in; their sessions are revoked)", permissions=["change"]
+    )
     def deactivate(self, request: HttpRequest, queryset: QuerySet) -> None:
         count = 0
         for user in queryset.filter(is_active=True):
@@ -72,7 +74,7 @@ class SSOUserAdmin(UserAdmin):
             count += 1
         self.message_user(request, f"Deactivated {count} user(s).", messages.SUCCESS)
 
-    @admin.action(description="Log out everywhere (revoke all sessions)")
+    @admin.action(description="Log out everywhere (revoke all sessions)", permissions=["change"])
     def log_out_everywhere(self, request: HttpRequest, queryset: QuerySet) -> None:
         count = sum(
             services.user_sessions_revoke(user=user, reason=SSOSession.RevokedReason.LOGOUT_EVERYWHERE)
@@ -128,7 +130,7 @@ class SSOSessionAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    @admin.action(description="Revoke selected sessions")
+    @admin.action(description="Revoke selected sessions", permissions=["change"])
     def revoke(self, request: HttpRequest, queryset: QuerySet) -> None:
         count = sum(
             services.session_revoke(session=session, reason=SSOSession.RevokedReason.ADMIN)
@@ -216,12 +218,18 @@ class ServiceClientAdmin(admin.ModelAdmin):
             messages.WARNING,
         )
 
-    @admin.action(description="Generate a new secret (the old one stops working at once)")
+    def has_superuser_permission(self, request: HttpRequest) -> bool:
+        # A new secret is a credential shown on screen: superusers only, whatever else a staff member may change.
+        return request.user.is_active and request.user.is_superuser
+
+    @admin.action(description="Generate a new secret (the old one stops working at once)", permissions=["superuser"])
     def new_secret(self, request: HttpRequest, queryset: QuerySet) -> None:
         for client in queryset:
             self._show_secret(request, client, clients.service_client_secret_generate(client=client))
 
-    @admin.action(description="Deactivate (no new tokens; issued ones expire within their lifetime)")
+    @admin.action(
+        description="Deactivate (no new tokens; issued ones expire within their lifetime)", permissions=["change"]
+    )
     def deactivate(self, request: HttpRequest, queryset: QuerySet) -> None:
         count = queryset.update(is_active=False)
         self.message_user(request, f"Deactivated {count} client(s).", messages.SUCCESS)

@@ -64,10 +64,10 @@ def service_client_secret_generate(*, client: ServiceClient) -> str:
 
 def service_client_authenticate(*, client_id: str, client_secret: str, ip: str | None = None) -> ServiceClient:
     """Check a client's credentials. An unknown client costs one hash too, so unknown, inactive and
-    wrong-secret attempts take the same time and fail the same way. Failures count against the client id
-    and the address like failed sign-ons: guessing a secret is throttled, and so is making the issuer hash."""
-    throttle_id = f"service:{client_id}"
-    retry_after = throttles.login_retry_after(username=throttle_id, ip=ip)
+    wrong-secret attempts take the same time and fail the same way. Attempts are throttled per address (in
+    their own namespace, not per client: a per-client lockout would let anyone lock a client out), which
+    bounds both secret guessing and making the issuer hash."""
+    retry_after = throttles.attempt_begin(username=None, ip=ip, namespace="service-client")
     if retry_after is not None:
         raise ClientThrottled(retry_after)
     client = ServiceClient.objects.filter(client_id=client_id).first()
@@ -77,12 +77,11 @@ def service_client_authenticate(*, client_id: str, client_secret: str, ip: str |
     else:
         valid = client.check_secret(client_secret) and client.is_active
     if not valid:
-        throttles.login_failure_record(username=throttle_id, ip=ip)
         audit_record(
             kind=AuditEvent.Kind.SERVICE_TOKEN_REFUSED, username=f"service:{client_id}", ip=ip, detail="invalid client"
         )
         raise InvalidClient
-    throttles.login_failures_forget(username=throttle_id)
+    throttles.attempt_succeeded(username=None, ip=ip, namespace="service-client")
     return client
 
 

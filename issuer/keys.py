@@ -188,8 +188,9 @@ def signing_key_rotate() -> SigningKey:
 
 
 def retire_after() -> timedelta:
-    """How long a retiring key must stay published: the longest an access token it signed can live."""
-    return settings.ACCESS_TOKEN_LIFETIME + RETIRE_MARGIN
+    """How long a retiring key must stay published: the longest a token it signed can live (access tokens,
+    and service tokens, which the same keys sign)."""
+    return max(settings.ACCESS_TOKEN_LIFETIME, settings.SSO_SERVICE_TOKEN_LIFETIME) + RETIRE_MARGIN
 
 
 def signing_key_retire(*, key: SigningKey, force: bool = False) -> bool:

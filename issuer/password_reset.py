@@ -10,6 +10,7 @@ newer request retires the older ones. Changing the password revokes the person's
 import hashlib
 import logging
 import smtplib
+import threading
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -110,18 +111,28 @@ def password_reset_request(*, email: str, ip: str | None = None) -> int:
     if not _may_mail(email):
         logger.warning("auth event=password_reset_throttled ip=%s", ip or "-")
         return 0
-    sent = 0
+    outgoing = []
     for user in users:
         token = _token_for(user)
         subject, body = _message(user=user, raw_token=str(token))
         audit_record(kind=AuditEvent.Kind.PASSWORD_RESET_REQUESTED, user=user, ip=ip, detail=f"jti={token['jti']}")
+        outgoing.append((user.get_username(), subject, body, getattr(user, User.get_email_field_name())))
+    if settings.SSO_PASSWORD_RESET_MAIL_IN_BACKGROUND:
+        # Sent after the answer: an SMTP conversation takes from 0.1 s to seconds, and only known addresses
+        # have one, so sending before answering would tell anyone which addresses have accounts.
+        threading.Thread(target=_send_all, args=(outgoing,), name="password-reset-mail", daemon=True).start()
+        return len(outgoing)
+    return _send_all(outgoing)
+
+
+def _send_all(outgoing: list[tuple[str, str, str, str]]) -> int:
+    sent = 0
+    for username, subject, body, address in outgoing:
         try:
-            send_mail(subject, body, None, [getattr(user, User.get_email_field_name())])
+            send_mail(subject, body, None, [address])
         except (smtplib.SMTPException, OSError) as e:
             # Logged, not raised: an error page only for existing addresses would reveal them.
-            logger.error(
-                "auth event=password_reset_mail_failed user=%s error=%s", user.get_username(), type(e).__name__
-            )
+            logger.error("auth event=password_reset_mail_failed user=%s error=%s", username, type(e).__name__)
             continue
         sent += 1
     return sent

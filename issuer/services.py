@@ -35,6 +35,10 @@ class RefreshRejected(SignOnError):
     """The refresh token is malformed, expired, of the wrong type, or its session has ended."""
 
 
+class TokenTooLarge(SignOnError):
+    """The user's roles and apps do not fit in an access token of at most MAX_ACCESS_TOKEN_BYTES."""
+
+
 class LoginThrottled(SignOnError):
     """Too many failed sign-ons for this username or from this address; try again after `retry_after` seconds."""
 
@@ -98,21 +102,29 @@ def credentials_authenticate(*, username: str, password: str, ip: str | None = N
     """Check a username and password. Django's ModelBackend hashes a dummy password for unknown users,
     so unknown, inactive and wrong-password attempts cost the same and fail the same way.
 
-    Failures are counted per username and per address (`ip`, from issuer.http.client_ip); past either
-    limit this raises LoginThrottled, before the password is checked, for the rest of the window."""
-    retry_after = throttles.login_retry_after(username=username, ip=ip)
+    Attempts are counted per username and per address (`ip`, from issuer.http.client_ip) before the
+    password is checked, and a success takes its attempt back; past either limit this raises LoginThrottled,
+    before the password is checked, for the rest of the window (issuer.throttles)."""
+    retry_after = throttles.attempt_begin(username=username, ip=ip)
     if retry_after is not None:
         raise LoginThrottled(retry_after)
     user = authenticate(request=None, username=username, password=password)
     if user is None or not user.is_active:
-        throttles.login_failure_record(username=username, ip=ip)
         audit_record(kind=AuditEvent.Kind.LOGIN_FAILED, username=username, ip=ip)
         raise InvalidCredentials
-    throttles.login_failures_forget(username=username)
+    throttles.attempt_succeeded(username=username, ip=ip)
     return user
 
 
-def _access_token(*, user: AbstractBaseUser, session: SSOSession) -> SSOAccessToken:
+# Access tokens travel in every request (header or cookie); the contract holds each under 1 KB.
+MAX_ACCESS_TOKEN_BYTES = 1024
+
+
+def _access_token(*, user: AbstractBaseUser, session: SSOSession) -> str:
+    """The signed access token. Its claims are the minimum permission checks need. `username` is for display
+    only, so a token that would pass MAX_ACCESS_TOKEN_BYTES (a very long name) goes without it and apps show
+    `sub`; one still too large (too many roles or apps) is refused, never trimmed: a missing role or app would
+    silently change what the person may do."""
     audiences = user_audiences(user=user)
     if session.audience:
         if session.audience not in audiences:
@@ -128,7 +140,14 @@ def _access_token(*, user: AbstractBaseUser, session: SSOSession) -> SSOAccessTo
     token["roles"] = user_roles(user=user)
     if user.is_staff:
         token["staff"] = True
-    return token
+    encoded = str(token)
+    if len(encoded) > MAX_ACCESS_TOKEN_BYTES:
+        del token["username"]
+        encoded = str(token)
+    if len(encoded) > MAX_ACCESS_TOKEN_BYTES:
+        logger.error("auth event=token_too_large user=%s bytes=%d", log_safe(user.get_username()), len(encoded))
+        raise TokenTooLarge
+    return encoded
 
 
 def _refresh_token(*, user: AbstractBaseUser, session: SSOSession) -> SSORefreshToken:
@@ -159,7 +178,7 @@ def session_start(
     audit_record(
         kind=AuditEvent.Kind.LOGIN_SUCCEEDED, user=user, sid=session.sid, ip=ip, detail=f"audience={audience or '*'}"
     )
-    return TokenPair(str(access), str(refresh), session, int(settings.ACCESS_TOKEN_LIFETIME.total_seconds()))
+    return TokenPair(access, str(refresh), session, int(settings.ACCESS_TOKEN_LIFETIME.total_seconds()))
 
 
 def _read_refresh(raw_refresh: str) -> SSORefreshToken:
@@ -208,7 +227,7 @@ def session_refresh(*, raw_refresh: str, ip: str | None = None) -> TokenPair:
             audit_record(kind=AuditEvent.Kind.REFRESHED, user=user, sid=session.sid, ip=ip)
     if refusal is not None:
         raise refusal
-    return TokenPair(str(access), str(refresh), session, int(settings.ACCESS_TOKEN_LIFETIME.total_seconds()))
+    return TokenPair(access, str(refresh), session, int(settings.ACCESS_TOKEN_LIFETIME.total_seconds()))
 
 
 def session_revoke(*, session: SSOSession, reason: str, ip: str | None = None) -> bool:

@@ -20,6 +20,7 @@ from .serializers import (
     TokenObtainSerializer,
 )
 
+TOKEN_TOO_LARGE = "This account has more roles and apps than fit in a token; ask an administrator."
 INVALID_CREDENTIALS = "No active account found with the given credentials."
 # The same words whichever limit was reached and whether or not the account exists (no enumeration).
 LOGIN_THROTTLED = "Too many failed sign-in attempts. Try again later."
@@ -66,6 +67,8 @@ class TokenObtainView(PublicAPIView):
             raise exceptions.AuthenticationFailed(INVALID_CREDENTIALS, code="invalid_credentials") from e
         except services.AudienceNotAllowed as e:
             raise exceptions.PermissionDenied("You may not use that app.", code="audience_not_allowed") from e
+        except services.TokenTooLarge as e:
+            raise exceptions.PermissionDenied(TOKEN_TOO_LARGE, code="token_too_large") from e
         return Response(token_pair_body(pair))
 
 

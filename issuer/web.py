@@ -8,6 +8,7 @@ HttpOnly, host-only on the issuer and sent only to /session/ (renew, token, logo
 other issuer page ever sees it. Both are SameSite=Lax, and Secure when the origins are HTTPS."""
 
 import contextlib
+import logging
 from urllib.parse import urlencode
 
 from django import forms
@@ -30,12 +31,14 @@ from .models import RelyingApp, SSOSession
 SESSION_SID_KEY = "sso_sid"
 # Counts renewals in a short window: a relying app that keeps refusing fresh cookies (a wrong
 # SSO_COOKIE_DOMAIN, an unknown signing key) would otherwise bounce the browser between the sites forever.
-RENEWALS_COOKIE_NAME = "sso_renewals"
 RENEWALS_WINDOW_SECONDS = 20
 MAX_RENEWALS_IN_WINDOW = 5
 
+logger = logging.getLogger(__name__)
+
 INVALID_CREDENTIALS = "Wrong username or password."
 LOGIN_THROTTLED = "Too many failed sign-in attempts. Try again later."
+TOKEN_TOO_LARGE = "This account has more roles and apps than fit in a token; ask an administrator."
 
 
 class LoginForm(forms.Form):
@@ -74,7 +77,7 @@ def delete_session_cookies(response: HttpResponse) -> None:
     # A cookie is deleted only by naming the same domain and path it was set with.
     response.delete_cookie(conf["ACCESS_COOKIE_NAME"], path="/", domain=settings.SSO_COOKIE_DOMAIN, samesite="Lax")
     response.delete_cookie(conf["REFRESH_COOKIE_NAME"], path=conf["REFRESH_COOKIE_PATH"], samesite="Lax")
-    response.delete_cookie(RENEWALS_COOKIE_NAME, path=conf["REFRESH_COOKIE_PATH"], samesite="Lax")
+    response.delete_cookie(conf["RENEWALS_COOKIE_NAME"], path=conf["REFRESH_COOKIE_PATH"], samesite="Lax")
 
 
 # ---- pages ------------------------------------------------------------------------------------------
@@ -153,6 +156,9 @@ def login_page(request: HttpRequest) -> HttpResponse:
             except services.InvalidCredentials:
                 form.add_error(None, INVALID_CREDENTIALS)
                 status = 401
+            except services.TokenTooLarge:
+                form.add_error(None, TOKEN_TOO_LARGE)
+                status = 403
             else:
                 if user.is_staff:
                     auth.login(request, user)
@@ -198,7 +204,14 @@ def admin_logout(request: HttpRequest) -> HttpResponse:
 
 
 def _refresh_cookie(request: HttpRequest) -> str:
-    return request.COOKIES.get(settings.SSO_BROWSER["REFRESH_COOKIE_NAME"], "")
+    """The refresh cookie, unless the browser sent two: one of them was planted by another site on a parent
+    domain (in dev, where the __Host- prefix cannot stop it), and Django would keep whichever came last."""
+    name = settings.SSO_BROWSER["REFRESH_COOKIE_NAME"]
+    sent = [part.split("=", 1)[0].strip() for part in request.META.get("HTTP_COOKIE", "").split(";")]
+    if sent.count(name) > 1:
+        logger.warning("auth event=refresh_cookie_duplicated ip=%s", client_ip(request) or "-")
+        return ""
+    return request.COOKIES.get(name, "")
 
 
 @require_GET
@@ -211,7 +224,7 @@ def session_renew(request: HttpRequest) -> HttpResponse:
     if not raw_refresh:
         return HttpResponseRedirect(_login_url(next_url))
     try:
-        renewals = int(request.COOKIES.get(RENEWALS_COOKIE_NAME, "0"))
+        renewals = int(request.COOKIES.get(settings.SSO_BROWSER["RENEWALS_COOKIE_NAME"], "0"))
     except ValueError:
         renewals = 0
     if renewals >= MAX_RENEWALS_IN_WINDOW:
@@ -234,7 +247,7 @@ def session_renew(request: HttpRequest) -> HttpResponse:
         response, access=renewal.access, refresh=renewal.refresh, access_expires_in=renewal.access_expires_in
     )
     response.set_cookie(
-        RENEWALS_COOKIE_NAME,
+        settings.SSO_BROWSER["RENEWALS_COOKIE_NAME"],
         str(renewals + 1),
         max_age=RENEWALS_WINDOW_SECONDS,
         path=settings.SSO_BROWSER["REFRESH_COOKIE_PATH"],

@@ -5,6 +5,7 @@ from datetime import timedelta
 from .base import *  # noqa: F403
 from .base import (
     DATA_DIR,
+    HTTPS,
     INSTALLED_APPS,
     MIDDLEWARE,
     REST_FRAMEWORK,
@@ -92,18 +93,24 @@ SSO_ISSUER = {
 }
 
 LOGIN_URL = "/login/"
-SESSION_COOKIE_NAME = "sso_issuer_session"
+# Over HTTPS the issuer's own cookies carry the __Host- prefix: browsers then refuse any cookie of that name
+# that a sibling subdomain sets on the parent domain ("cookie tossing": planting its own refresh token would
+# sign the victim in as the attacker). The prefix requires Path=/, so the refresh cookie is not path-limited
+# in production; in dev (plain http, where the prefix is not available) it stays on /session/.
+HOST_COOKIE_PREFIX = "__Host-" if HTTPS else ""
+SESSION_COOKIE_NAME = f"{HOST_COOKIE_PREFIX}sso_issuer_session"
 # Each site has its own CSRF cookie and trusts only its own origin for unsafe requests: on localhost the sites
 # share cookies across ports, and in production a sibling subdomain must not pass this site's CSRF check.
-CSRF_COOKIE_NAME = "sso_issuer_csrftoken"
+CSRF_COOKIE_NAME = f"{HOST_COOKIE_PREFIX}sso_issuer_csrftoken"
 CSRF_TRUSTED_ORIGINS = [SSO_ISSUER_URL]
 # Browser sign-on (issuer/web.py, issuer/browser.py). The access cookie is the one every relying app reads
 # (SSO_CLIENT["ACCESS_COOKIE_NAME"]), on SSO_COOKIE_DOMAIN. The refresh cookie is read only here: host-only,
 # and sent only to the paths under REFRESH_COOKIE_PATH, which renew or end the session.
 SSO_BROWSER = {
     "ACCESS_COOKIE_NAME": "sso_access",
-    "REFRESH_COOKIE_NAME": "sso_refresh",
-    "REFRESH_COOKIE_PATH": "/session/",
+    "REFRESH_COOKIE_NAME": f"{HOST_COOKIE_PREFIX}sso_refresh",
+    "REFRESH_COOKIE_PATH": "/" if HTTPS else "/session/",
+    "RENEWALS_COOKIE_NAME": f"{HOST_COOKIE_PREFIX}sso_renewals",
     # Two tabs (or a page and its script) renewing at once present the same refresh cookie; within this many
     # seconds the later one gets the first one's result instead of tripping refresh-reuse detection.
     "RENEWAL_GRACE_SECONDS": 10,
@@ -132,6 +139,8 @@ PASSWORD_RESET_TOKEN_LIFETIME = timedelta(minutes=15)
 
 # Outgoing mail (password-reset links). Dev prints messages to the console; production sets an SMTP backend.
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# Password-reset mail is sent after the answer, so its timing cannot tell which addresses have accounts.
+SSO_PASSWORD_RESET_MAIL_IN_BACKGROUND = True
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
@@ -141,3 +150,6 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 # Where the file-based backend (django.core.mail.backends.filebased.EmailBackend) writes messages.
 EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default="") or str(DATA_DIR / "mail")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="sso@localhost")
+
+# Admin messages (which show a new service-client secret once) stay in the server-side session, not in a cookie.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"

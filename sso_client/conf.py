@@ -20,6 +20,10 @@ DEFAULTS: dict[str, Any] = {
     "JWKS_MAX_AGE_SECONDS": 300,
     "HTTP_TIMEOUT_SECONDS": 3.0,
     "HTTP_MAX_BYTES": 256 * 1024,
+    # The revocation list grows with sign-outs (about 25 bytes a session, kept ~7 minutes): room for
+    # 160,000, so a burst of revocations (one user ending thousands of sessions) cannot push it past the
+    # limit and freeze every app on its last good list.
+    "REVOCATION_MAX_BYTES": 4 * 1024 * 1024,
     "ACCESS_COOKIE_NAME": "sso_access",
     "VERIFIED_CACHE_SIZE": 4096,
     "MAX_TOKEN_BYTES": 8192,

@@ -44,12 +44,13 @@ def issuer_url(public_url: Any) -> str:
     return issuer_fetch_base() + public_url[len(public_base) :]
 
 
-def fetch_json(url: str) -> dict[str, Any]:
-    """GET a JSON object from the issuer, or raise FetchError. Never follows a redirect: a 3xx is an error."""
+def fetch_json(url: str, *, max_bytes: int | None = None) -> dict[str, Any]:
+    """GET a JSON object from the issuer, or raise FetchError. Never follows a redirect: a 3xx is an error.
+    At most `max_bytes` of body (HTTP_MAX_BYTES by default)."""
     conf = sso_settings()
     if urlsplit(url).scheme not in ("http", "https") or not _same_origin(url, issuer_fetch_base()):
         raise FetchError("refusing to fetch outside the configured issuer")
-    limit = conf["HTTP_MAX_BYTES"]
+    limit = max_bytes or conf["HTTP_MAX_BYTES"]
     timeout = conf["HTTP_TIMEOUT_SECONDS"]
     deadline = clock.monotonic() + timeout
     body = bytearray()
@@ -78,7 +79,7 @@ def fetch_json(url: str) -> dict[str, Any]:
         raise FetchError(type(e).__name__) from e
     try:
         data = json.loads(body)
-    except ValueError as e:
+    except (ValueError, RecursionError) as e:  # RecursionError: hostile nesting
         raise FetchError("response is not JSON") from e
     if not isinstance(data, dict):
         raise FetchError("response is not a JSON object")

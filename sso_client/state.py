@@ -225,7 +225,9 @@ class IssuerState:
         claim = _window_key("sso_client:revoked-fetch", interval)
         if not fresh and cache.add(claim, clock.now(), timeout=_whole_seconds(2 * interval)):
             try:
-                body = fetch_json(issuer_fetch_base() + "/api/revocations/")
+                body = fetch_json(
+                    issuer_fetch_base() + "/api/revocations/", max_bytes=sso_settings()["REVOCATION_MAX_BYTES"]
+                )
                 sids = body["revoked_sids"]
                 if not _is_list_of_str(sids):
                     raise FetchError("malformed revocation list")

@@ -19,6 +19,12 @@ def _fast_hasher(settings):
 
 
 @pytest.fixture(autouse=True)
+def _mail_in_the_foreground(settings):
+    # Tests read Django's test outbox right after the request; the background sender is tested on its own.
+    settings.SSO_PASSWORD_RESET_MAIL_IN_BACKGROUND = False
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     cache.clear()
     keys._loaded_keys.clear()

@@ -253,3 +253,48 @@ def test_audit_events_are_read_only_and_filterable(admin_client, users):
     admin_client.post(f"/admin/issuer/auditevent/{event.pk}/delete/", {"post": "yes"})
     event.refresh_from_db()
     assert event.username == "mallory"
+
+
+# ---- actions need change permission (review finding: view-only staff could act) ------------------------
+
+
+def test_view_only_staff_cannot_run_actions_that_change_anything(users, signed_in_bob):
+    from issuer.models import ServiceClient
+
+    viewer = User.objects.create_user("viola", password=PASSWORD, is_staff=True)
+    viewer.user_permissions.set(
+        Permission.objects.filter(codename__in=["view_user", "view_ssosession", "view_serviceclient"])
+    )
+    client = Client()
+    client.force_login(viewer)
+    service = ServiceClient.objects.create(client_id="reporting", name="Reporting", secret_hash="x")
+    for url, action, pk in [
+        ("/admin/auth/user/", "deactivate", users["alice"].pk),
+        ("/admin/auth/user/", "log_out_everywhere", users["bob"].pk),
+        ("/admin/issuer/ssosession/", "revoke", signed_in_bob[0].pk),
+        ("/admin/issuer/serviceclient/", "new_secret", service.pk),
+        ("/admin/issuer/serviceclient/", "deactivate", service.pk),
+    ]:
+        assert client.get(url).status_code == 200, url
+        client.post(url, {"action": action, "_selected_action": [pk]})
+    users["alice"].refresh_from_db()
+    service.refresh_from_db()
+    assert users["alice"].is_active
+    assert not SSOSession.objects.filter(revoked_at__isnull=False).exists()
+    assert service.is_active and service.secret_hash == "x"
+
+
+def test_only_superusers_may_generate_a_service_client_secret(users):
+    from issuer.models import ServiceClient
+
+    staff = User.objects.create_user("sam", password=PASSWORD, is_staff=True)
+    staff.user_permissions.set(Permission.objects.filter(codename__in=["view_serviceclient", "change_serviceclient"]))
+    client = Client()
+    client.force_login(staff)
+    service = ServiceClient.objects.create(client_id="reporting", name="Reporting", secret_hash="x")
+    client.post("/admin/issuer/serviceclient/", {"action": "new_secret", "_selected_action": [service.pk]})
+    service.refresh_from_db()
+    assert service.secret_hash == "x"
+    assert client.post("/admin/issuer/serviceclient/", {"action": "deactivate", "_selected_action": [service.pk]})
+    service.refresh_from_db()
+    assert service.is_active is False

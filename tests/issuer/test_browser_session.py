@@ -53,6 +53,52 @@ def test_renewal_sets_fresh_cookies_and_sends_the_browser_back(client, bob):
     assert bob.refresh_jti == claims(refresh.value)["jti"] and bob.revoked_at is None
 
 
+def test_a_planted_second_refresh_cookie_renews_nothing(client, bob, users):
+    """Cookie tossing: a sibling subdomain sets its own refresh cookie on the parent domain, so the browser
+    sends two. Neither is used (Django would take the last, likely the attacker's): the login page instead."""
+    from django.test import Client
+
+    attacker = Client()
+    attacker.post("/login/", {"username": "carol", "password": PASSWORD})
+    victims = client.cookies["sso_refresh"].value
+    planted = attacker.cookies["sso_refresh"].value
+    response = Client().get(
+        "/session/renew/", {"next": ORDERS_PAGE}, HTTP_COOKIE=f"sso_refresh={victims}; sso_refresh={planted}"
+    )
+    assert response.status_code == 302 and response["Location"].startswith("/login/")
+    assert "sso_access" not in response.cookies
+
+
+def test_over_https_the_issuer_cookies_take_the_host_prefix(tmp_path):
+    """__Host- cookies cannot be set by a sibling subdomain; the prefix needs Path=/ and Secure (settings only)."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = (
+        "import django, json; django.setup(); from django.conf import settings as s; "
+        "print(json.dumps([s.SSO_BROWSER, s.SESSION_COOKIE_NAME, s.CSRF_COOKIE_NAME, s.SESSION_COOKIE_SECURE]))"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "settings.issuer",
+        "SSO_ISSUER_URL": "https://sso.example.com",
+        "ORDERS_URL": "https://orders.example.com",
+        "PRODUCTS_URL": "https://products.example.com",
+        "DJANGO_SECRET_KEY": "x" * 60,
+        "SSO_DATA_DIR": str(tmp_path),
+    }
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run([sys.executable, "-c", script], cwd=root, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    browser_conf, session_name, csrf_name, secure = json.loads(result.stdout.strip().splitlines()[-1])
+    assert browser_conf["REFRESH_COOKIE_NAME"] == "__Host-sso_refresh" and browser_conf["REFRESH_COOKIE_PATH"] == "/"
+    assert browser_conf["RENEWALS_COOKIE_NAME"] == "__Host-sso_renewals"
+    assert session_name.startswith("__Host-") and csrf_name.startswith("__Host-") and secure is True
+
+
 def test_renewal_to_a_foreign_next_goes_home(client, bob):
     response = client.get("/session/renew/", {"next": "http://evil.example/"})
     assert response["Location"] == "/"

@@ -62,6 +62,31 @@ def test_the_answer_is_the_same_whether_or_not_the_address_exists(client, users,
     assert b"If an account uses that address" in sent.content
 
 
+def test_the_mail_is_sent_after_the_answer(client, users, mailoutbox, settings, monkeypatch):
+    """With a slow mail server, a known address must answer as fast as an unknown one: the mail goes out
+    from a background thread once the answer is given."""
+    import threading
+
+    from issuer import password_reset
+
+    settings.SSO_PASSWORD_RESET_MAIL_IN_BACKGROUND = True
+    release = threading.Event()
+    real_send_mail = password_reset.send_mail
+
+    def slow_send_mail(*args, **kwargs):
+        release.wait(timeout=10)  # the SMTP conversation, held until the answer has been given
+        return real_send_mail(*args, **kwargs)
+
+    monkeypatch.setattr(password_reset, "send_mail", slow_send_mail)
+    response = request_reset(client, "bob@example.com")
+    assert response.status_code == 302 and mailoutbox == []
+    release.set()
+    for thread in threading.enumerate():
+        if thread.name == "password-reset-mail":
+            thread.join(timeout=10)
+    assert len(mailoutbox) == 1 and mailoutbox[0].to == ["bob@example.com"]
+
+
 def test_the_api_answers_the_same_whether_or_not_the_address_exists(api, users, mailoutbox):
     known = api.post("/api/password-reset/", {"email": "BOB@example.com"}, format="json")
     unknown = api.post("/api/password-reset/", {"email": "nobody@example.com"}, format="json")

@@ -8,7 +8,7 @@ from django.conf import settings
 
 from issuer.models import AuditEvent, SSOSession
 
-from .conftest import obtain
+from .conftest import PASSWORD, obtain
 
 pytestmark = pytest.mark.django_db
 
@@ -49,6 +49,31 @@ def test_every_token_is_under_one_kilobyte(api, users):
         body = obtain(api, username).json()
         assert len(body["access"]) < 1024, username
         assert len(body["refresh"]) < 1024, username
+
+
+def test_a_very_long_username_leaves_the_token_under_one_kilobyte(api, users, apps):
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    long_name = "l" * 150
+    user = get_user_model().objects.create_user(long_name, password=PASSWORD, is_staff=True, is_superuser=True)
+    roles = sorted(f"{name}_department_team" for name in ("billing", "support", "catalog", "shipping"))
+    user.groups.set([Group.objects.create(name=name) for name in roles])
+    body = obtain(api, long_name).json()
+    assert len(body["access"]) <= 1024
+    claims = unverified(body["access"])[1]
+    # With the name the token would pass 1 KB; without it (display only) it fits, every role and app kept.
+    assert "username" not in claims and claims["roles"] == roles
+    assert claims["aud"] == ["sso", "orders", "products"] and claims["sub"] == str(user.pk)
+
+
+def test_roles_that_do_not_fit_are_refused_never_trimmed(api, users):
+    from django.contrib.auth.models import Group
+
+    users["bob"].groups.set([Group.objects.create(name=f"role-with-a-long-name-{n:02d}") for n in range(20)])
+    response = obtain(api, "bob")
+    assert response.status_code == 403
+    assert response.json()["code"] == "token_too_large"
 
 
 def test_audience_narrows_the_access_token_to_one_app(api, users):

@@ -204,7 +204,7 @@ def test_a_server_that_drips_its_body_hits_the_deadline(issuer, settings):
     assert time.monotonic() - started < SHORT_TIMEOUT + 1.0
 
 
-@pytest.mark.parametrize("body", [b"[1, 2]", b"not json", b'"a string"'])
+@pytest.mark.parametrize("body", [b"[1, 2]", b"not json", b'"a string"', b"[" * 100_000 + b"]" * 100_000])
 def test_anything_but_a_json_object_is_refused(issuer, body):
     def send(request):
         request.send_header("Content-Length", str(len(body)))
@@ -450,6 +450,18 @@ def test_a_malformed_revocation_list_keeps_the_last_good_one(issuer, later):
     later(INTERVAL)
     state.sync()
     assert state.is_revoked("sid-1")
+
+
+def test_a_revocation_list_past_the_general_size_limit_is_still_read(issuer, later):
+    """Thousands of sessions revoked at once (one user logging out everywhere) make a list larger than the
+    256 KB any other issuer answer may be; it must still arrive, or every revocation would stall."""
+    issuer.revoked = ["sid-1"]
+    state = started(issuer)
+    many = [f"burst-{n:06d}-{'x' * 16}" for n in range(12_000)]  # about 360 KB of JSON
+    issuer.json_route("/api/revocations/", {"revoked_sids": many, "count": len(many)})
+    later(INTERVAL)
+    state.sync()
+    assert state.is_revoked("burst-011999-" + "x" * 16)
 
 
 def test_while_the_issuer_is_down_it_is_asked_once_per_interval(site_cache, issuer, later):

@@ -42,12 +42,13 @@ def service_token(ss, client_id: str, secret: str, *, ip: str) -> requests.Respo
     )
 
 
-def test_guessing_a_service_client_secret_is_throttled_like_a_password(security_stack):
+def test_guessing_a_service_client_secret_is_throttled_per_address_and_locks_nobody_out(security_stack):
     ss = security_stack
-    for _ in range(FAILURES_PER_USERNAME):
+    # Guesses from many addresses do not lock the client out: its secret is long and random, and a
+    # per-client lockout would let anyone stop its service by guessing badly.
+    for _ in range(FAILURES_PER_USERNAME + 2):
         assert_refused(service_token(ss, SERVICE_CLIENT, WRONG, ip=ss.client_ip()), 401, seconds=10)
-    assert_throttled(service_token(ss, SERVICE_CLIENT, WRONG, ip=ss.client_ip()))
-    assert_throttled(service_token(ss, SERVICE_CLIENT, PASSWORD, ip=ss.client_ip()))
+    assert service_token(ss, SERVICE_CLIENT, PASSWORD, ip=ss.client_ip()).status_code == 200
     # Unknown client ids from one address spend that address's budget (each one costs the issuer a hash).
     attacker = ss.client_ip()
     for n in range(FAILURES_PER_IP):

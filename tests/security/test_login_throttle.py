@@ -144,3 +144,88 @@ def test_client_ip_trusts_x_forwarded_for_only_for_the_configured_proxies(settin
     settings.SSO_TRUSTED_PROXY_COUNT = proxies
     request = RequestFactory().get("/", REMOTE_ADDR="192.0.2.1", HTTP_X_FORWARDED_FOR=forwarded)
     assert client_ip(request) == expected
+
+
+# ---- attempts are counted before the password is checked (review finding: parallel guesses) ------------
+
+
+def test_attempts_in_flight_cannot_exceed_the_limit():
+    """Attempts are reserved before hashing, so however many arrive at once, only the budget is checked."""
+    from issuer import throttles
+
+    username = unique("victim")
+    results = [throttles.attempt_begin(username=username, ip=unique_ip()) for _ in range(10)]
+    assert results[:2] == [None, None]
+    assert all(retry_after is not None for retry_after in results[2:])
+
+
+def test_parallel_guesses_check_at_most_the_limit_of_passwords(user, monkeypatch):
+    """Eight guesses at once: the two within the budget are held inside the password check until every other
+    guess has been answered, which is the race the count-before-check order closes."""
+    import threading
+
+    outcomes: list[str] = []
+    answered = threading.Condition()
+    release = threading.Event()
+
+    def held_authenticate(**kwargs):
+        with answered:
+            outcomes.append("checked")
+            answered.notify_all()
+        release.wait(timeout=10)
+        return None
+
+    monkeypatch.setattr(services, "authenticate", held_authenticate)
+    monkeypatch.setattr(services, "audit_record", lambda **kwargs: None)  # no database writes from threads
+
+    def guess():
+        try:
+            attempt(user.username, "wrong")
+        except services.LoginThrottled:
+            with answered:
+                outcomes.append("throttled")
+                answered.notify_all()
+        except services.InvalidCredentials:
+            pass
+
+    threads = [threading.Thread(target=guess) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    with answered:
+        assert answered.wait_for(lambda: len(outcomes) == 8, timeout=10)
+    release.set()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert outcomes.count("checked") == 2 and outcomes.count("throttled") == 6
+
+
+def test_successful_sign_ons_do_not_spend_the_address_budget(user):
+    ip = unique_ip()
+    for _ in range(10):
+        assert attempt(user.username, PASSWORD, ip=ip) == user
+
+
+def test_ipv6_addresses_of_one_64_share_a_budget():
+    from issuer import throttles
+
+    prefix = f"2001:db8:{uuid.uuid4().int % 65535:x}:1"
+    results = [throttles.attempt_begin(username=None, ip=f"{prefix}::{n:x}") for n in range(1, 7)]
+    assert results[:4] == [None] * 4
+    assert results[4] is not None and results[5] is not None
+
+
+def test_a_service_client_cannot_be_locked_out_by_someone_else_guessing_its_secret(settings):
+    from issuer import clients
+    from issuer.models import ServiceClient
+
+    client = ServiceClient.objects.create(client_id=unique("svc"), name="svc")
+    secret = clients.service_client_secret_generate(client=client)
+    attacker = unique_ip()
+    for _ in range(4):
+        with pytest.raises(clients.InvalidClient):
+            clients.service_client_authenticate(client_id=client.client_id, client_secret="guess", ip=attacker)
+    with pytest.raises(clients.ClientThrottled):
+        clients.service_client_authenticate(client_id=client.client_id, client_secret="guess", ip=attacker)
+    assert (
+        clients.service_client_authenticate(client_id=client.client_id, client_secret=secret, ip=unique_ip()) == client
+    )

@@ -81,6 +81,15 @@ def test_a_production_misconfiguration_fails_the_checks(tmp_path, site, change, 
     assert expected in result.stderr, result.stderr
 
 
+def test_demo_seeding_is_refused_in_production(tmp_path):
+    embedded = {"DATABASE_URL": f"sqlite:///{tmp_path / 'issuer.sqlite3'}", "REDIS_URL": ""}
+    env = clean_environ(tmp_path, **{**PRODUCTION, **embedded})
+    assert manage("issuer", env, "migrate", "--verbosity=0").returncode == 0
+    result = manage("issuer", env, "seed_demo")
+    assert result.returncode != 0
+    assert "seed_demo is for development" in result.stderr
+
+
 def test_a_production_start_without_a_secret_key_fails_fast(tmp_path):
     env = clean_environ(tmp_path, **PRODUCTION)
     del env["DJANGO_SECRET_KEY"]
@@ -226,3 +235,29 @@ def test_a_copy_of_env_example_is_a_working_development_configuration(tmp_path, 
     """`NAME=` in a .env copied from the example means the default, not an empty value."""
     result = manage(site, clean_environ(tmp_path, **{**env_example(), "SSO_DATA_DIR": str(tmp_path)}), "check")
     assert result.returncode == 0, result.stderr
+
+
+def test_the_access_log_masks_password_reset_tokens():
+    import runpy
+    from datetime import timedelta
+    from types import SimpleNamespace
+
+    from gunicorn.config import Config
+
+    conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    logger = conf["AccessLogger"](Config())
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "RAW_URI": "/password-reset/eyJhbGciOi.secret.sig/",
+        "PATH_INFO": "/password-reset/eyJhbGciOi.secret.sig/",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+    }
+    atoms = logger.atoms(
+        SimpleNamespace(status="302 Found", sent=0, headers=[]), {}, environ, timedelta(milliseconds=3)
+    )
+    assert atoms["U"] == "/password-reset/[token]/" and "secret" not in atoms["r"]
+    environ.update(RAW_URI="/password-reset/sent/", PATH_INFO="/password-reset/sent/")
+    assert (
+        logger.atoms(SimpleNamespace(status="200 OK", sent=0, headers=[]), {}, environ, timedelta(0))["U"]
+        == "/password-reset/sent/"
+    )

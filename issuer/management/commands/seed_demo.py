@@ -1,10 +1,10 @@
 """Demo data for `make run`: the relying apps, alice, bob and carol, and the service client `orders`.
-Never run by production settings."""
+Refused when the origins are HTTPS (production): it would create a superuser with a published password."""
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from issuer.clients import service_client_secret_set
@@ -15,6 +15,8 @@ class Command(BaseCommand):
     help = "Create (or update) the relying apps, the demo accounts alice, bob and carol, and the service client orders."
 
     def handle(self, *args, **options) -> None:
+        if settings.HTTPS:
+            raise CommandError("seed_demo is for development: it is refused when the origins are HTTPS.")
         password = settings.DEMO_PASSWORD
         User = get_user_model()
         with transaction.atomic():
