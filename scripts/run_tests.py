@@ -29,8 +29,18 @@ GROUPS = [
 ]
 
 # Run again on PostgreSQL and Redis: the groups that test against the settings' own database and cache, and
-# tests/security, whose stack moves to PostgreSQL and Redis too (SSO_TEST_SERVICES=1).
-SERVICES_PATHS = {"tests/issuer", "tests/sso_client", "tests/orders", "tests/products", "tests/security"}
+# those whose real-server stacks move to PostgreSQL and Redis too (SSO_TEST_SERVICES=1). tests/revocation and
+# tests/scale ask for PostgreSQL and Redis themselves where it matters (the refresh race, shared caches).
+SERVICES_PATHS = {
+    "tests/issuer",
+    "tests/sso_client",
+    "tests/orders",
+    "tests/products",
+    "tests/security",
+    # Their stacks (tests/servers.running_stack) move to fresh PostgreSQL databases and Redis.
+    "tests/integration",
+    "tests/browser",
+}
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 

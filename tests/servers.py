@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,11 @@ def project_variables() -> set[str]:
     """Every environment variable the sites read, as .env.example lists them."""
     lines = (ROOT / ".env.example").read_text().splitlines()
     return {line.split("=", 1)[0] for line in lines if re.match(r"[A-Z][A-Z0-9_]*=", line)}
+
+
+# The services scripts/run_tests.py's second pass runs on (the same defaults as tests/conftest.py's fixtures).
+TEST_POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 def free_port() -> int:
@@ -162,14 +168,20 @@ def prepare_stack(
 
 
 @contextlib.contextmanager
-def running_stack(data_dir: Path, **kwargs) -> Iterator[Stack]:
-    stack = prepare_stack(data_dir, **kwargs)
-    try:
+def running_stack(data_dir: Path, *, extra_env: dict[str, str] | None = None, **kwargs) -> Iterator[Stack]:
+    """The three sites, running. Under SSO_TEST_SERVICES=1 (scripts/run_tests.py's second pass) they run on
+    fresh PostgreSQL databases and a Redis cache of their own, like production."""
+    with contextlib.ExitStack() as resources:
+        extra_env = dict(extra_env or {})
+        if os.environ.get("SSO_TEST_SERVICES") == "1":
+            extra_env = {**resources.enter_context(fresh_postgres_databases(TEST_POSTGRES_URL)), **extra_env}
+            extra_env.setdefault("REDIS_URL", TEST_REDIS_URL)
+            extra_env.setdefault("CACHE_KEY_PREFIX", f"stack-{uuid.uuid4().hex[:8]}-")
+        stack = prepare_stack(data_dir, extra_env=extra_env, **kwargs)
+        resources.callback(stack.stop_all)
         for site in SITES:
             stack.start(site)
         yield stack
-    finally:
-        stack.stop_all()
 
 
 @contextlib.contextmanager
