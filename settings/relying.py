@@ -1,7 +1,9 @@
 """What every relying app shares: verify-only SSO configuration. No private key, no user table."""
 
+from urllib.parse import urlsplit
+
 from .base import *  # noqa: F403
-from .base import INSTALLED_APPS, REST_FRAMEWORK, SSO_ISSUER_URL, env
+from .base import EXTRA_RELYING_ORIGINS, INSTALLED_APPS, ORDERS_URL, PRODUCTS_URL, REST_FRAMEWORK, SSO_ISSUER_URL, env
 
 INSTALLED_APPS = [*INSTALLED_APPS, "sso_client"]
 
@@ -15,6 +17,8 @@ REST_FRAMEWORK = {
         "sso_client.renderers.SSOBrowsableAPIRenderer",
     ],
     "EXCEPTION_HANDLER": "sso_client.browser.browser_exception_handler",
+    # Docstrings shown as paragraphs with `code` as code, not as literal backticks.
+    "VIEW_DESCRIPTION_FUNCTION": "sso_client.renderers.view_description",
 }
 
 # Each relying site sets SSO_CLIENT["AUDIENCE"] to its own audience.
@@ -39,4 +43,11 @@ SSO_CLIENT = {
     "REVOCATION_MAX_BYTES": 4 * 1024 * 1024,
     "ACCESS_COOKIE_NAME": "sso_access",
     "VERIFIED_CACHE_SIZE": 4096,
+    # The relying apps every relying page links to (those the person's token names in `aud`); a further
+    # origin (SSO_EXTRA_RELYING_ORIGINS) is named by its host and always listed.
+    "APPS": [
+        {"audience": "orders", "name": "Orders", "url": ORDERS_URL},
+        {"audience": "products", "name": "Products", "url": PRODUCTS_URL},
+        *({"audience": "", "name": urlsplit(origin).hostname, "url": origin} for origin in EXTRA_RELYING_ORIGINS),
+    ],
 }

@@ -1,16 +1,27 @@
 """Browsers at a relying app: a page request without a valid access cookie is sent to the issuer, which
-renews the cookie from its refresh cookie (or shows its login page) and sends the browser back. API
-requests keep DRF's answer: 401 with `WWW-Authenticate: Bearer`."""
+renews the cookie from its refresh cookie (or shows its login page) and sends the browser back. A form
+posted from this site's own page after the cookie expired is kept: the answer is a page holding the filled
+form, whose script renews the cookie at the issuer and sends the form again. API requests keep DRF's
+answer: 401 with `WWW-Authenticate: Bearer`."""
 
+import logging
 from typing import Any
 from urllib.parse import urlencode
 
-from django.http import HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
 from rest_framework import exceptions
 from rest_framework.request import Request
 
+from .authentication import SSOAuthentication
 from .conf import sso_settings
 from .errors import api_exception_handler
+
+logger = logging.getLogger(__name__)
+
+FORM_MEDIA_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+# Marks a form sent again by the kept-form page, so a second refusal shows the form instead of looping.
+RESUBMITTED_FIELD = "sso_resubmitted"
 
 
 def _issuer_page(path: str, request: Request) -> str:
@@ -29,25 +40,76 @@ def sign_out_url(request: Request) -> str:
     return _issuer_page(sso_settings()["SIGN_OUT_PATH"], request)
 
 
+def token_url() -> str:
+    """The issuer's credentialed endpoint that renews the session from its refresh cookie (issuer/web.py)."""
+    return sso_settings()["ISSUER"].rstrip("/") + "/session/token/"
+
+
 def wants_html(request: Request) -> bool:
     """True when content negotiation chose an HTML renderer: a person in a browser, not a script."""
     renderer = getattr(request, "accepted_renderer", None)
     return renderer is not None and renderer.media_type == "text/html"
 
 
+def _own_form_post(request: Request) -> bool:
+    """A plain HTML form posted from this site's own page: the only kind of refused request whose fields are
+    shown again and sent again. The CSRF check (Origin and token) is what makes it this site's own: a form
+    from another site or a sibling subdomain must not be turned into a same-origin POST with fresh cookies
+    (that would be a CSRF hole). A script's request (X-Requested-With, JSON) renews by itself."""
+    if request.method != "POST" or request.content_type.split(";")[0].strip() not in FORM_MEDIA_TYPES:
+        return False
+    if "HTTP_X_REQUESTED_WITH" in request.META or request.FILES:
+        return False
+    try:
+        SSOAuthentication().enforce_csrf(request)
+    except exceptions.PermissionDenied:
+        return False
+    return True
+
+
+def kept_form_page(request: Request) -> HttpResponse:
+    """401 with the posted fields in a form that the page's script sends again once the issuer has renewed
+    the cookie (or that the person sends after signing in again in another tab)."""
+    fields = [
+        (name, value)
+        for name, values in request.POST.lists()
+        if name not in ("csrfmiddlewaretoken", RESUBMITTED_FIELD)
+        for value in values
+    ]
+    again = RESUBMITTED_FIELD in request.POST
+    logger.info("auth event=form_kept_for_renewal path=%s again=%s", request.path, again)
+    context = {
+        "fields": fields,
+        "action": request.get_full_path(),
+        "resubmitted_field": RESUBMITTED_FIELD,
+        "sign_in_url": sign_in_url(request),
+        "site_name": sso_settings()["AUDIENCE"],
+        # Sent again automatically once; a second refusal (the app still refuses the renewed cookie) waits
+        # for the person, rather than bouncing between the sites.
+        "config": {"tokenUrl": token_url(), "resubmit": not again},
+    }
+    response = render(request._request, "sso_client/kept_form.html", context, status=401)
+    response["WWW-Authenticate"] = f'Bearer realm="{sso_settings()["AUDIENCE"]}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 def browser_exception_handler(exc: Exception, context: dict[str, Any]):
     """The site's DRF exception handler: a browser page load that is not signed in (no cookie, or an expired,
-    revoked or otherwise refused one) is redirected to the issuer; everything else is api_exception_handler's.
-    Only GET and HEAD are redirected: a redirected POST would lose its body, so it gets the 401 page instead."""
+    revoked or otherwise refused one) is redirected to the issuer; a form this site's page posted meanwhile
+    is kept (kept_form_page: a redirected POST would lose its body); everything else is
+    api_exception_handler's."""
     request = context.get("request")
     if (
         isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed)
         and request is not None
-        and request.method in ("GET", "HEAD")
         and wants_html(request)
         and "HTTP_AUTHORIZATION" not in request.META  # a client that chose Bearer gets the Bearer challenge
     ):
-        response = HttpResponseRedirect(sign_in_url(request))
-        response["Cache-Control"] = "no-store"
-        return response
+        if request.method in ("GET", "HEAD"):
+            response = HttpResponseRedirect(sign_in_url(request))
+            response["Cache-Control"] = "no-store"
+            return response
+        if _own_form_post(request):
+            return kept_form_page(request)
     return api_exception_handler(exc, context)

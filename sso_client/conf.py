@@ -32,6 +32,8 @@ DEFAULTS: dict[str, Any] = {
     # sent (the issuer renews the cookie from its refresh cookie, or shows its login page), and the sign-out page.
     "SIGN_IN_PATH": "/session/renew/",
     "SIGN_OUT_PATH": "/logout/",
+    # The relying apps a relying page links to: [{"audience", "name", "url"}] (sso_client.pages).
+    "APPS": [],
 }
 
 _merged: Mapping[str, Any] | None = None

@@ -1,10 +1,21 @@
-"""Two small endpoints every relying app serves: who the presented token says you are, and a ping that
-takes no credentials at all (a health check, and the benchmark's baseline for the cost of authentication)."""
+"""The small endpoints every relying app serves: who the presented token says you are, a ping that takes
+no credentials at all (a health check, and the benchmark's baseline for the cost of authentication), and
+the app's home page."""
 
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponsePermanentRedirect
+from django.templatetags.static import static
+from django.urls import reverse
+from django.views.decorators.http import require_GET
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer, TemplateHTMLRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from .pages import issuer_home, other_apps, page_context
 
 
 class WhoAmIView(APIView):
@@ -24,3 +35,46 @@ class PingView(APIView):
 
     def get(self, request: Request) -> Response:
         return Response({"ok": True})
+
+
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
+    """The relying pages' icon (resolved per request: in production its name carries a content hash)."""
+    return HttpResponsePermanentRedirect(static("sso_client/favicon.svg"))
+
+
+class AppHomeRenderer(TemplateHTMLRenderer):
+    """The app's home as a page in the issuer's look, with the relying pages' bar."""
+
+    template_name = "sso_client/root.html"
+
+    def get_template_context(self, data: Any, renderer_context: dict[str, Any]) -> dict[str, Any]:
+        return {**super().get_template_context(data, renderer_context), **page_context(renderer_context["request"])}
+
+
+class AppHomeView(APIView):
+    """GET: what this app is, who you are here, its resources, your other apps and the issuer; a page in a
+    browser, the same as JSON for a script. Each app's urls.py gives `name`, `description` and `resources`
+    ((title, URL name, what it is) triples)."""
+
+    renderer_classes = [JSONRenderer, AppHomeRenderer]
+    name = ""
+    description = ""
+    resources: tuple[tuple[str, str, str], ...] = ()
+
+    def get(self, request: Request) -> Response:
+        user = request.user
+        return Response(
+            {
+                "app": settings.SITE_NAME,
+                "name": self.name,
+                "about": self.description,
+                "you": {"username": user.username, "sub": user.sub, "roles": list(user.roles), "staff": user.is_staff},
+                "resources": [
+                    {"name": title, "url": request.build_absolute_uri(reverse(url_name)), "about": about}
+                    for title, url_name, about in self.resources
+                ],
+                "apps": other_apps(user),
+                "issuer": issuer_home(),
+            }
+        )

@@ -10,8 +10,11 @@ from django.views.decorators.http import require_GET
 
 @require_GET
 def script_page(request: HttpRequest) -> HttpResponse:
+    # A refusal (an app answering 401 or 403 to the token) names the person, the app and the way on, as the
+    # issuer's "No access to ..." page does.
     config = {
         "tokenUrl": f"{settings.SSO_ISSUER_URL}/session/token/",
+        "issuerHome": f"{settings.SSO_ISSUER_URL}/",
         "signInUrl": f"{settings.SSO_ISSUER_URL}/login/",
         "signOutUrl": f"{settings.SSO_ISSUER_URL}/logout/",
         "ordersUrl": f"{settings.ORDERS_URL}/api/orders/",

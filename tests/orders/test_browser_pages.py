@@ -67,6 +67,7 @@ def test_the_script_page(client, settings):
     )
     assert config == {
         "tokenUrl": f"{settings.SSO_ISSUER_URL}/session/token/",
+        "issuerHome": f"{settings.SSO_ISSUER_URL}/",
         "signInUrl": f"{settings.SSO_ISSUER_URL}/login/",
         "signOutUrl": f"{settings.SSO_ISSUER_URL}/logout/",
         "ordersUrl": f"{settings.ORDERS_URL}/api/orders/",

@@ -80,10 +80,13 @@ def test_asking_for_json_in_the_browser_gets_the_401(browser):
 
 
 def test_a_form_post_without_a_cookie_is_answered_not_redirected(browser):
-    # Redirecting would drop the form's body; the 401 page links to the sign-in instead.
+    # Redirecting would drop the form's body: the 401 page keeps the form (tests/sso_client/test_kept_form.py)
+    # and links to the sign-in.
     response = browser.post("/api/orders/", {"sku": "mug-blue", "quantity": 1})
     assert response.status_code == 401
-    assert 'id="sso-sign-in"' in response.content.decode()
+    page = response.content.decode()
+    assert 'id="kept-form"' in page
+    assert 'href="http://localhost:8000/session/renew/?next=http%3A%2F%2Ftestserver%2Fapi%2Forders%2F"' in page
 
 
 def test_the_browsable_api_shows_who_is_signed_in_and_how_to_sign_out(browser):
