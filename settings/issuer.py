@@ -82,7 +82,8 @@ SIMPLE_JWT = {
 }
 
 SSO_ISSUER = {
-    # The issuer's own audience: its API (sessions, logout) accepts access tokens that name it.
+    # The issuer's own audience: its account API (sessions, logout) accepts access tokens naming it alone,
+    # issued only when /api/token/ is asked for it ("audience": "sso"); default tokens never name it.
     "AUDIENCE": "sso",
     # A PEM file supplied by the deployment; when set, it is the active signing key.
     "SIGNING_KEY_FILE": env.str("SSO_SIGNING_KEY_FILE", default=""),

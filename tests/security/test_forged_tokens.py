@@ -53,7 +53,8 @@ class Ctx:
         claims = {
             "iss": self.issuer_url,
             "sub": self.bob["sub"],
-            "aud": ["sso", "orders", "products"],
+            # As the issuer issues them: the issuer's own API takes only a token for it alone.
+            "aud": ["sso"] if self.audience == "sso" else ["orders", "products"],
             "exp": now + 300,
             "iat": now,
             "jti": uuid.uuid4().hex,
@@ -531,3 +532,24 @@ def test_hostile_refresh_tokens_are_refused(security_stack, ctx_by_site, bob, ca
         timeout=10,
     )
     assert_refused(response, 401)
+
+
+@pytest.mark.parametrize("audience", ["", "orders"], ids=["default", "one-app"])
+@pytest.mark.parametrize(
+    ("method", "path"), [("get", "/api/sessions/"), ("post", "/api/logout/everywhere/"), ("post", "/api/logout/")]
+)
+def test_a_real_token_handed_to_a_relying_app_cannot_act_at_the_issuer(security_stack, audience, method, path):
+    """What orders receives from bob (signed by the issuer, valid there) does not open bob's account API."""
+    pair = security_stack.token("bob", **({"audience": audience} if audience else {}))
+    response = getattr(requests, method)(
+        f"{security_stack.internal['issuer']}{path}",
+        headers={"Authorization": f"Bearer {pair['access']}", "Accept": "application/json"},
+        timeout=10,
+    )
+    assert_refused(response, 401)
+    still = requests.get(
+        f"{security_stack.internal['orders']}/api/orders/",
+        headers={"Authorization": f"Bearer {pair['access']}"},
+        timeout=10,
+    )
+    assert still.status_code == 200, "the session was not ended"
