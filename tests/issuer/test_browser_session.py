@@ -136,6 +136,16 @@ def test_a_renewal_loop_is_broken(client, bob):
     assert "did not accept" in response.content.decode()
 
 
+@pytest.mark.parametrize("forged", ["-1000", "0", "abc", "-1:forged-signature"])
+def test_a_forged_renewal_count_buys_no_extra_renewals(client, bob, forged):
+    """The count is signed: a value the client made up counts as none, and the server's own count goes on
+    from there (unsigned, `-1000` used to come back as `-999` and the loop never broke)."""
+    client.cookies["sso_renewals"] = forged
+    for _ in range(web.MAX_RENEWALS_IN_WINDOW):
+        assert client.get("/session/renew/", {"next": ORDERS_PAGE}).status_code == 302
+    assert client.get("/session/renew/", {"next": ORDERS_PAGE}).status_code == 409
+
+
 # ---- racing renewals ----------------------------------------------------------------------------------
 
 

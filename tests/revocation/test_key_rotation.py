@@ -44,7 +44,7 @@ def move_clock(monkeypatch, by: timedelta) -> None:
 def test_rotation_makes_the_new_key_active_at_once_and_keeps_the_old_one_published(
     api, users, django_capture_on_commit_callbacks
 ):
-    before = sign_in(api, "bob")
+    before = sign_in(api, "bob", audience="sso")
     old_kid = kid_of(before["access"])
     new = rotate(django_capture_on_commit_callbacks)
     assert new.kid != old_kid
