@@ -7,6 +7,7 @@ from .base import (
     DATA_DIR,
     HTTPS,
     INSTALLED_APPS,
+    LOGGING,
     MIDDLEWARE,
     REST_FRAMEWORK,
     SECRET_KEY,
@@ -154,3 +155,11 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="sso@localhost")
 
 # Admin messages (which show a new service-client secret once) stay in the server-side session, not in a cookie.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
+# Django's request loggers name the path of a refused request, and a failing password-reset link's path holds
+# its token: masked there (issuer.log_masking), as gunicorn's access log masks it.
+LOGGING = {
+    **LOGGING,
+    "filters": {"reset_tokens": {"()": "issuer.log_masking.ResetTokenFilter"}},
+    "loggers": {name: {**config, "filters": ["reset_tokens"]} for name, config in LOGGING["loggers"].items()},
+}
