@@ -6,24 +6,12 @@ from datetime import datetime, timedelta
 
 import pytest
 from django.core.management import call_command
-from rest_framework.test import APIClient
 
 from apps.orders import services
 from apps.orders.models import Order
-from tests.keys import mint_token
+from tests.orders.conftest import place
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def bob() -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {mint_token(sub='2', username='bob')}")
-    return client
-
-
-def place(client: APIClient, *lines: tuple[str, int]):
-    return client.post("/api/orders/", {"lines": [{"sku": s, "quantity": q} for s, q in lines]}, format="json")
 
 
 def just_past_expiry(order_id: int, settings) -> datetime:
