@@ -369,11 +369,13 @@ CASES = {
 def ctx_by_site(security_stack, bob, listener) -> dict[str, Ctx]:
     jwks_body = requests.get(f"{security_stack.internal['issuer']}/.well-known/jwks.json", timeout=10).content
     assert issuer_kid() in [k["kid"] for k in json.loads(jwks_body)["keys"]], "the issuer signs with this suite's key"
+    # bob's real token for the issuer's account API is one asked for it; the apps take his default one.
+    account_token = security_stack.token("bob", audience="sso")["access"]
     return {
         site: Ctx(
             issuer_url=security_stack.url["issuer"],
             audience=AUDIENCE[site],
-            bob=bob,
+            bob={**bob, "access": account_token} if site == "issuer" else bob,
             jwks_body=jwks_body,
             listener_url=listener.url,
         )
