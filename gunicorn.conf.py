@@ -7,10 +7,10 @@ Values come from the environment (.env.example lists them); command-line options
 
 import multiprocessing
 import os
-import re
 
 from gunicorn import glogging
 
+from issuer.log_masking import mask_reset_tokens
 from settings.env import env
 
 bind = env.list("GUNICORN_BIND", default=["127.0.0.1:8000"])
@@ -31,8 +31,8 @@ limit_request_field_size = 16384
 # carry a secret: the query string, the referrer (which may hold one) and the Authorization header (%(u)s
 # would decode a Basic user name). Tokens travel in headers and cookies only, never in the logged path.
 accesslog = env.str("GUNICORN_ACCESS_LOG", default="") or None
-# The one secret a path can carry is a password-reset link's token (/password-reset/<token>/): masked.
-RESET_LINK = re.compile(r"(/password-reset/)(?!(?:sent|set|done)/)[^/?#\s]+")
+# The one secret a path can carry is a password-reset link's token (/password-reset/<token>/): masked, by the
+# same rule as Django's own request logs (issuer.log_masking).
 
 
 class AccessLogger(glogging.Logger):
@@ -42,7 +42,7 @@ class AccessLogger(glogging.Logger):
         atoms = super().atoms(resp, req, environ, request_time)
         for name in ("U", "r"):
             if isinstance(atoms.get(name), str):
-                atoms[name] = RESET_LINK.sub(r"\1[token]", atoms[name])
+                atoms[name] = mask_reset_tokens(atoms[name])
         return atoms
 
 

@@ -1,5 +1,8 @@
-"""How the issuer's own API authenticates: its own access tokens, naming the issuer in `aud`."""
+"""How the issuer's own account API authenticates: access tokens for the issuer's audience alone. Tokens
+handed to relying apps (the default from /api/token/, the browser's access cookie, /session/token/) never
+name it, so no relying app can act here as the person it received a token from."""
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
@@ -26,6 +29,10 @@ class IssuerAccessTokenAuthentication(authentication.BaseAuthentication):
             token = SSOAccessToken(parts[1].decode("ascii"))
         except (TokenError, UnicodeDecodeError) as e:
             raise exceptions.AuthenticationFailed("Token is invalid or expired.", code="token_not_valid") from e
+        audience = token["aud"] if isinstance(token["aud"], list) else [token["aud"]]
+        if audience != [settings.SSO_ISSUER["AUDIENCE"]]:
+            # A token that also names relying apps was handed to them: it must not open this API.
+            raise exceptions.AuthenticationFailed("Token is invalid or expired.", code="token_not_valid")
         session = SSOSession.objects.select_related("user").filter(sid=token["sid"], revoked_at__isnull=True).first()
         if session is None or not session.user.is_active or str(session.user.pk) != token["sub"]:
             raise exceptions.AuthenticationFailed("Token is invalid or expired.", code="token_not_valid")

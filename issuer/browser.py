@@ -15,7 +15,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 
 from . import clock, services
 from .models import RelyingApp, SSOSession
-from .tokens import SSOAccessToken, SSORefreshToken
+from .tokens import IssuerCookieToken, SSOAccessToken, SSORefreshToken
 
 logger = logging.getLogger(__name__)
 
@@ -80,12 +80,12 @@ def app_refused(*, next_url: str, access: str) -> RelyingApp | None:
 
 
 def signed_in_user(raw_access: str | None) -> tuple[AbstractBaseUser, SSOAccessToken] | None:
-    """The user an access cookie names, if the token verifies here (the issuer's own audience) and its
+    """The user an access cookie names, if the token is the issuer's (whatever relying apps it names) and its
     session is still live."""
     if not raw_access:
         return None
     try:
-        token = SSOAccessToken(raw_access)
+        token = IssuerCookieToken(raw_access)
     except TokenError:
         return None
     session = SSOSession.objects.select_related("user").filter(sid=token["sid"], revoked_at__isnull=True).first()

@@ -5,7 +5,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
-from sso_client.deployment import production_errors
+from sso_client.deployment import production_errors, secret_is_weak
 
 
 # Not deploy-only: `check`, `migrate` and gunicorn's start (gunicorn.conf.py) all refuse on these.
@@ -47,6 +47,24 @@ def check_issuer_production(app_configs, **kwargs) -> list[Error]:
     """Refuse a production start (HTTPS origins) with a weak secret, a wildcard origin or host, or mixed
     schemes; DEBUG is issuer.E003 above."""
     return production_errors("issuer", include_debug=False)
+
+
+@register(Tags.security)
+def check_issuer_secret_key(app_configs, **kwargs) -> list[Warning]:
+    """Refresh and reset tokens are HMAC-signed with keys derived from SECRET_KEY: with the published
+    development value anyone can sign one (end a session whose `sid` they know, trip reuse detection). Over
+    HTTPS that is issuer.E005; here it is said wherever the issuer runs with it, plain HTTP included."""
+    if settings.HTTPS or not secret_is_weak(settings.SECRET_KEY):
+        return []
+    return [
+        Warning(
+            "DJANGO_SECRET_KEY is the development default or too weak: anyone can sign this issuer's refresh "
+            "and password-reset tokens.",
+            hint="Set DJANGO_SECRET_KEY to at least 50 random characters for anything but local development, "
+            "e.g. from `python -c 'import secrets; print(secrets.token_urlsafe(50))'`.",
+            id="issuer.W002",
+        )
+    ]
 
 
 @register()

@@ -173,3 +173,21 @@ class ServiceClient(models.Model):
             self.save(update_fields=["secret_hash"])
 
         return check_password(raw_secret, self.secret_hash, setter=upgrade)
+
+
+class ThrottleCounter(models.Model):
+    """One security counter (failed sign-ons per username or address, reset mails per address) and the end
+    of its window. In the database, not the cache: a cache evicts entries under memory pressure, and anything
+    an attacker can make the issuer write there would then flush a lockout (issuer.throttles)."""
+
+    scope = models.CharField(max_length=40)
+    # A digest of the identity (a username, an address, an email): attacker-chosen text is never a key.
+    key = models.CharField(max_length=64)
+    count = models.PositiveIntegerField(default=0)
+    window_ends_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["scope", "key"], name="issuer_throttle_counter_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key[:12]} {self.count}"

@@ -7,7 +7,6 @@ working once used, and so does every other outstanding link, and any link after 
 another way. Only the newest requested link is honoured (the audit trail records each request's `jti`), so a
 newer request retires the older ones. Changing the password revokes the person's sessions (issuer.signals)."""
 
-import hashlib
 import logging
 import smtplib
 import threading
@@ -17,15 +16,14 @@ from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.forms import PasswordResetForm
-from django.core.cache import cache
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.crypto import constant_time_compare, salted_hmac
 from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
 
-from . import clock
+from . import clock, throttles
 from .models import AuditEvent
 from .services import audit_record
 from .tokens import PasswordResetToken
@@ -79,13 +77,16 @@ def _token_for(user: AbstractBaseUser) -> PasswordResetToken:
 
 
 def _may_mail(email: str) -> bool:
-    key = "issuer:reset-mail:" + hashlib.sha256(email.casefold().encode()).hexdigest()
-    cache.add(key, 0, timeout=MAIL_WINDOW_SECONDS)
+    """Whether this address's mail budget has room (counted in the database, like the login throttle: a
+    cache could evict the count). When the count cannot be kept, no mail: failing closed only delays a link."""
     try:
-        return cache.incr(key) <= MAILS_PER_ADDRESS
-    except ValueError:  # expired between add and incr: a new window
-        cache.set(key, 1, timeout=MAIL_WINDOW_SECONDS)
-        return True
+        count, _ends = throttles.counter_increment(
+            scope="reset-mail", identity=email.casefold(), window_seconds=MAIL_WINDOW_SECONDS
+        )
+    except DatabaseError as e:
+        logger.error("auth event=throttle_store_unavailable namespace=reset-mail error=%s", type(e).__name__)
+        return False
+    return count <= MAILS_PER_ADDRESS
 
 
 def _message(*, user: AbstractBaseUser, raw_token: str) -> tuple[str, str]:
@@ -101,22 +102,31 @@ def _message(*, user: AbstractBaseUser, raw_token: str) -> tuple[str, str]:
 def password_reset_request(*, email: str, ip: str | None = None) -> int:
     """Email a reset link to each active account with this address (with a usable password); return how
     many were sent. The caller must answer the same whatever this returns: a different answer, or an error,
-    would tell anyone which addresses have accounts. An unknown address costs the same work but the
-    sending, so timing does not tell either."""
+    would tell anyone which addresses have accounts.
+
+    So known and unknown addresses take the same path: the same queries (the users, the address's mail
+    budget, one audit row), a token signed and a message rendered for each account or, when there is none,
+    for a stand-in that is never saved, and the mail handed to a background thread after answering (an empty
+    hand-off for an unknown address). Only what is written differs, not how much."""
     users = list(PasswordResetForm().get_users(email))
-    if not users:
-        _message(user=User(username="nobody"), raw_token=str(_token_for(User(username="nobody"))))
-        audit_record(kind=AuditEvent.Kind.PASSWORD_RESET_REQUESTED, ip=ip, detail="no account with that address")
-        return 0
-    if not _may_mail(email):
+    within_budget = _may_mail(email)
+    if not within_budget:
         logger.warning("auth event=password_reset_throttled ip=%s", ip or "-")
-        return 0
     outgoing = []
-    for user in users:
+    for user in users or [User(username="", email=email)]:
         token = _token_for(user)
         subject, body = _message(user=user, raw_token=str(token))
-        audit_record(kind=AuditEvent.Kind.PASSWORD_RESET_REQUESTED, user=user, ip=ip, detail=f"jti={token['jti']}")
-        outgoing.append((user.get_username(), subject, body, getattr(user, User.get_email_field_name())))
+        sending = user.pk is not None and within_budget
+        if sending:
+            detail = f"jti={token['jti']}"
+            outgoing.append((user.get_username(), subject, body, getattr(user, User.get_email_field_name())))
+        else:
+            # Not recorded against the user: only the newest audited jti is honoured, so recording a link that
+            # was never sent would retire the one in the person's inbox.
+            detail = "not sent: mail budget spent" if users else "no account with that address"
+        audit_record(
+            kind=AuditEvent.Kind.PASSWORD_RESET_REQUESTED, user=user if sending else None, ip=ip, detail=detail
+        )
     if settings.SSO_PASSWORD_RESET_MAIL_IN_BACKGROUND:
         # Sent after the answer: an SMTP conversation takes from 0.1 s to seconds, and only known addresses
         # have one, so sending before answering would tell anyone which addresses have accounts.

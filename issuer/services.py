@@ -124,14 +124,18 @@ def _access_token(*, user: AbstractBaseUser, session: SSOSession) -> str:
     """The signed access token. Its claims are the minimum permission checks need. `username` is for display
     only, so a token that would pass MAX_ACCESS_TOKEN_BYTES (a very long name) goes without it and apps show
     `sub`; one still too large (too many roles or apps) is refused, never trimmed: a missing role or app would
-    silently change what the person may do."""
+    silently change what the person may do.
+
+    A default token names the relying apps the person may use, never the issuer itself: every app it is
+    handed to could otherwise call the issuer's account API as the person (list, revoke, log out
+    everywhere). A token for the issuer's own audience is issued only when asked for, and names nothing else."""
     audiences = user_audiences(user=user)
-    if session.audience:
+    if session.audience == settings.SSO_ISSUER["AUDIENCE"]:
+        audiences = [session.audience]
+    elif session.audience:
         if session.audience not in audiences:
             raise AudienceNotAllowed
         audiences = [session.audience]
-    else:
-        audiences = [settings.SSO_ISSUER["AUDIENCE"], *audiences]
     token = SSOAccessToken()
     token["sub"] = str(user.pk)
     token["aud"] = audiences
@@ -160,8 +164,9 @@ def _refresh_token(*, user: AbstractBaseUser, session: SSOSession) -> SSORefresh
 def session_start(
     *, user: AbstractBaseUser, audience: str = "", ip: str | None = None, user_agent: str = ""
 ) -> TokenPair:
-    """Sign a user on: a new SSO session and its first token pair."""
-    if audience and audience not in user_audiences(user=user):
+    """Sign a user on: a new SSO session and its first token pair. `audience` narrows its access tokens to
+    one relying app the user may use, or to the issuer's own account API (SSO_ISSUER["AUDIENCE"])."""
+    if audience and audience != settings.SSO_ISSUER["AUDIENCE"] and audience not in user_audiences(user=user):
         raise AudienceNotAllowed
     refresh_lifetime: timedelta = settings.REFRESH_TOKEN_LIFETIME
     session = SSOSession(
@@ -250,10 +255,16 @@ def user_sessions_revoke(*, user: AbstractBaseUser, reason: str, ip: str | None 
 
 
 def logout(*, raw_refresh: str, ip: str | None = None) -> None:
-    """End the session a refresh token belongs to, and blacklist that token (simplejwt's blacklist app)."""
+    """End the session a refresh token belongs to, and blacklist that token (simplejwt's blacklist app).
+
+    Only the session's current refresh token does: its `sub` must be the session's user and its `jti` the
+    session's live one. A token already rotated out is refused (RefreshRejected) and, unlike at refresh,
+    does not trip reuse detection: revoking on it would hand whoever holds a stale or forged token (with a
+    known `sid`) the very thing they asked for, the end of someone else's session. At refresh, revoking is
+    what stops a thief; here it would only serve one."""
     presented = _read_refresh(raw_refresh)
     session = SSOSession.objects.select_related("user").filter(sid=presented["sid"]).first()
-    if session is None:
+    if session is None or presented.get("sub") != str(session.user_id) or presented["jti"] != session.refresh_jti:
         raise RefreshRejected
     session_revoke(session=session, reason=SSOSession.RevokedReason.LOGOUT, ip=ip)
     presented.blacklist()

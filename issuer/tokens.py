@@ -24,7 +24,7 @@ class KeyedRS256Backend(TokenBackend):
     """Signs with the issuer's active RSA key and names it in the `kid` header; verifies against the
     published keys (the issuer's own view of its JWKS), with exact `iss` and `aud`."""
 
-    def __init__(self, *, audience: str) -> None:
+    def __init__(self, *, audience: str | None) -> None:
         super().__init__(algorithm=keys.ALGORITHM, issuer=settings.SSO_ISSUER_URL, audience=audience, leeway=0)
 
     def encode(self, payload: dict[str, Any]) -> str:
@@ -55,7 +55,12 @@ class KeyedRS256Backend(TokenBackend):
                 audience=self.audience,
                 issuer=self.issuer,
                 leeway=self.get_leeway(),
-                options={"require": REQUIRED_ACCESS_CLAIMS, "verify_signature": verify},
+                options={
+                    "require": REQUIRED_ACCESS_CLAIMS,
+                    "verify_signature": verify,
+                    # No audience: a reader that checks the session instead (IssuerCookieToken).
+                    "verify_aud": verify and self.audience is not None,
+                },
             )
         except jwt.ExpiredSignatureError as e:
             raise TokenBackendExpiredToken("Token is expired") from e
@@ -74,6 +79,7 @@ def _refresh_backend() -> TokenBackend:
 
 
 access_backend = SimpleLazyObject(lambda: KeyedRS256Backend(audience=settings.SSO_ISSUER["AUDIENCE"]))
+cookie_backend = SimpleLazyObject(lambda: KeyedRS256Backend(audience=None))
 refresh_backend = SimpleLazyObject(_refresh_backend)
 
 
@@ -82,6 +88,16 @@ class SSOAccessToken(AccessToken):
 
     def get_token_backend(self) -> TokenBackend:
         return access_backend
+
+
+class IssuerCookieToken(SSOAccessToken):
+    """The access cookie as the issuer's own pages read it (who is signed in here): signature, issuer, expiry
+    and type are checked, but not the audience, since the cookie is made for the relying apps and names them,
+    not the issuer. Enough for pages that then look up the live session it names; never for the account API,
+    which takes only tokens for the issuer's audience (issuer.authentication)."""
+
+    def get_token_backend(self) -> TokenBackend:
+        return cookie_backend
 
 
 class SSORefreshToken(RefreshToken):

@@ -31,8 +31,11 @@ from .models import RelyingApp, SSOSession
 SESSION_SID_KEY = "sso_sid"
 # Counts renewals in a short window: a relying app that keeps refusing fresh cookies (a wrong
 # SSO_COOKIE_DOMAIN, an unknown signing key) would otherwise bounce the browser between the sites forever.
+# The count travels signed (Django's signed cookies), so the client can drop it, which starts it where every
+# browser starts, but never set it: a forged, negative or expired value counts as none.
 RENEWALS_WINDOW_SECONDS = 20
 MAX_RENEWALS_IN_WINDOW = 5
+RENEWALS_SALT = "issuer.web.renewals"
 
 logger = logging.getLogger(__name__)
 
@@ -223,10 +226,11 @@ def session_renew(request: HttpRequest) -> HttpResponse:
     raw_refresh = _refresh_cookie(request)
     if not raw_refresh:
         return HttpResponseRedirect(_login_url(next_url))
-    try:
-        renewals = int(request.COOKIES.get(settings.SSO_BROWSER["RENEWALS_COOKIE_NAME"], "0"))
-    except ValueError:
-        renewals = 0
+    renewals = int(
+        request.get_signed_cookie(
+            settings.SSO_BROWSER["RENEWALS_COOKIE_NAME"], "0", salt=RENEWALS_SALT, max_age=RENEWALS_WINDOW_SECONDS
+        )
+    )
     if renewals >= MAX_RENEWALS_IN_WINDOW:
         return _notice(
             request,
@@ -246,9 +250,10 @@ def session_renew(request: HttpRequest) -> HttpResponse:
     set_session_cookies(
         response, access=renewal.access, refresh=renewal.refresh, access_expires_in=renewal.access_expires_in
     )
-    response.set_cookie(
+    response.set_signed_cookie(
         settings.SSO_BROWSER["RENEWALS_COOKIE_NAME"],
         str(renewals + 1),
+        salt=RENEWALS_SALT,
         max_age=RENEWALS_WINDOW_SECONDS,
         path=settings.SSO_BROWSER["REFRESH_COOKIE_PATH"],
         **_cookie_flags(),

@@ -7,6 +7,7 @@ from .base import (
     DATA_DIR,
     HTTPS,
     INSTALLED_APPS,
+    LOGGING,
     MIDDLEWARE,
     REST_FRAMEWORK,
     SECRET_KEY,
@@ -82,7 +83,8 @@ SIMPLE_JWT = {
 }
 
 SSO_ISSUER = {
-    # The issuer's own audience: its API (sessions, logout) accepts access tokens that name it.
+    # The issuer's own audience: its account API (sessions, logout) accepts access tokens naming it alone,
+    # issued only when /api/token/ is asked for it ("audience": "sso"); default tokens never name it.
     "AUDIENCE": "sso",
     # A PEM file supplied by the deployment; when set, it is the active signing key.
     "SIGNING_KEY_FILE": env.str("SSO_SIGNING_KEY_FILE", default=""),
@@ -153,3 +155,11 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="sso@localhost")
 
 # Admin messages (which show a new service-client secret once) stay in the server-side session, not in a cookie.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
+# Django's request loggers name the path of a refused request, and a failing password-reset link's path holds
+# its token: masked there (issuer.log_masking), as gunicorn's access log masks it.
+LOGGING = {
+    **LOGGING,
+    "filters": {"reset_tokens": {"()": "issuer.log_masking.ResetTokenFilter"}},
+    "loggers": {name: {**config, "filters": ["reset_tokens"]} for name, config in LOGGING["loggers"].items()},
+}

@@ -37,3 +37,9 @@ else:
     ORDERS_SERVICE_CLIENT_SECRET = env.str("ORDERS_SERVICE_CLIENT_SECRET", default="") or env.str(
         "DEMO_SERVICE_SECRET", default="sso-demo-service-secret"
     )
+
+# One customer must not hold a product's whole stock: an order holds at most this many items in all, and an
+# unpaid (pending) order gives its stock back after this long (`manage.py expire_pending_orders` from cron;
+# placing an order also expires a few stale ones first).
+ORDERS_MAX_ITEMS_PER_ORDER = env.int("ORDERS_MAX_ITEMS_PER_ORDER", default=10)
+ORDERS_PENDING_EXPIRY_SECONDS = env.int("ORDERS_PENDING_EXPIRY_SECONDS", default=30 * 60)

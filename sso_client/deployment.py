@@ -7,7 +7,7 @@ from django.core.checks import Error
 DEV_SECRET_PREFIXES = ("dev-only", "django-insecure")
 
 
-def _secret_is_weak(secret: str) -> bool:
+def secret_is_weak(secret: str) -> bool:
     # Django's own bar for a secret key (security.W009), made an error: session, CSRF and refresh-token
     # signatures all derive from it.
     return not secret or secret.startswith(DEV_SECRET_PREFIXES) or len(secret) < 50 or len(set(secret)) < 5
@@ -46,7 +46,7 @@ def production_errors(app_label: str, *, include_debug: bool = True) -> list[Err
         )
     if not settings.HTTPS:
         return errors
-    if _secret_is_weak(settings.SECRET_KEY):
+    if secret_is_weak(settings.SECRET_KEY):
         errors.append(
             Error(
                 "DJANGO_SECRET_KEY is missing, a development value, or too weak for production.",

@@ -8,11 +8,13 @@ class Order(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         CANCELLED = "cancelled", "Cancelled"
+        # Left unpaid past ORDERS_PENDING_EXPIRY_SECONDS: its stock went back to products.
+        EXPIRED = "expired", "Expired"
 
     owner_sub = models.CharField(max_length=64, db_index=True)
     owner_username = models.CharField(max_length=150, help_text="As the token said when the order was placed.")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

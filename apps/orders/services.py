@@ -1,8 +1,11 @@
-"""The rules of orders: placing and cancelling. Views validate and call these."""
+"""The rules of orders: placing, cancelling and expiring. Views and the expire_pending_orders command call these."""
 
 import logging
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from sso_client.user import SSOUser
 
@@ -19,6 +22,10 @@ PRODUCTS_AUTH_DOWN = (
 
 class OrderError(Exception):
     """A refusal the caller can fix (unknown product, order not cancellable)."""
+
+
+class TooManyItems(OrderError):
+    """More items in one order than ORDERS_MAX_ITEMS_PER_ORDER."""
 
 
 class OutOfStock(OrderError):
@@ -58,7 +65,14 @@ def order_place(*, user: SSOUser, lines: list[dict]) -> Order:
 
     The order row is created first, inside the transaction, because the reservations are named after it;
     the transaction stays open across the calls to products so that a failure rolls it back. On PostgreSQL
-    that locks only the new row; on SQLite it holds the write lock for those calls (the dev profile)."""
+    that locks only the new row; on SQLite it holds the write lock for those calls (the dev profile).
+
+    An order holds at most ORDERS_MAX_ITEMS_PER_ORDER items, and stale pending orders are expired first (a
+    few, when there are any), so stock held by unpaid orders comes back even without the cron job."""
+    limit = settings.ORDERS_MAX_ITEMS_PER_ORDER
+    if sum(line["quantity"] for line in lines) > limit:
+        raise TooManyItems(f"An order may hold at most {limit} items.")
+    orders_expire(limit=EXPIRE_WHILE_PLACING)
     reserved: list[tuple[str, str]] = []
     committed = False
     try:
@@ -92,6 +106,10 @@ def order_cancel(*, order: Order) -> Order:
     """Cancel a pending order and put its stock back at products. If products cannot be reached the order
     stays pending and cancelling can simply be tried again: a release that already happened releases
     nothing the second time."""
+    return _order_close(order=order, status=Order.Status.CANCELLED)
+
+
+def _order_close(*, order: Order, status: str) -> Order:
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order.pk)
         if order.status != Order.Status.PENDING:
@@ -103,6 +121,32 @@ def order_cancel(*, order: Order) -> Order:
                 logger.info("orders event=release_skipped sku=%s reason=product_gone", line.sku)
             except products_client.ProductsUnavailable as e:
                 raise _unavailable(e) from e
-        order.status = Order.Status.CANCELLED
+        order.status = status
         order.save(update_fields=["status"])
     return order
+
+
+# How many stale orders placing an order expires first: enough to keep up, few enough to stay cheap.
+EXPIRE_WHILE_PLACING = 5
+
+
+def orders_expire(*, now: datetime | None = None, limit: int | None = None) -> int:
+    """Expire pending orders older than ORDERS_PENDING_EXPIRY_SECONDS, oldest first (at most `limit`): their
+    stock goes back to products through the same release as a cancel, and they become `expired`. Returns how
+    many. Safe to run from several places at once: each order is locked and re-read, and a release that
+    already happened releases nothing. Orders whose release fails (products down) stay pending for the next
+    run."""
+    cutoff = (now or timezone.now()) - timedelta(seconds=settings.ORDERS_PENDING_EXPIRY_SECONDS)
+    stale = Order.objects.filter(status=Order.Status.PENDING, created_at__lt=cutoff).order_by("created_at", "pk")
+    expired = 0
+    for order in stale[:limit] if limit is not None else stale:
+        try:
+            _order_close(order=order, status=Order.Status.EXPIRED)
+        except OrderError:
+            continue  # cancelled or expired meanwhile
+        except DependencyUnavailable:
+            logger.warning("orders event=expiry_deferred order=%s reason=products_unavailable", order.pk)
+            break  # the others would fail the same way; the next run tries again
+        logger.info("orders event=order_expired order=%s", order.pk)
+        expired += 1
+    return expired

@@ -117,7 +117,7 @@ def test_unknown_addresses_get_the_same_answer_and_no_mail(stack):
 
 
 def test_inspect_an_access_token_from_the_command_line(stack):
-    access = stack.token("alice")["access"]
+    access = stack.token("alice", audience="sso")["access"]  # a token the account API's logout takes
     result = inspect_token(stack, access)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("Header\n")

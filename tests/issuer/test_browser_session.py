@@ -136,6 +136,16 @@ def test_a_renewal_loop_is_broken(client, bob):
     assert "did not accept" in response.content.decode()
 
 
+@pytest.mark.parametrize("forged", ["-1000", "0", "abc", "-1:forged-signature"])
+def test_a_forged_renewal_count_buys_no_extra_renewals(client, bob, forged):
+    """The count is signed: a value the client made up counts as none, and the server's own count goes on
+    from there (unsigned, `-1000` used to come back as `-999` and the loop never broke)."""
+    client.cookies["sso_renewals"] = forged
+    for _ in range(web.MAX_RENEWALS_IN_WINDOW):
+        assert client.get("/session/renew/", {"next": ORDERS_PAGE}).status_code == 302
+    assert client.get("/session/renew/", {"next": ORDERS_PAGE}).status_code == 409
+
+
 # ---- racing renewals ----------------------------------------------------------------------------------
 
 
@@ -151,6 +161,22 @@ def test_two_renewals_with_the_same_cookie_share_one_result(client, bob):
     assert {name: second.cookies[name].value for name in renewed} == renewed
     bob.refresh_from_db()
     assert bob.revoked_at is None, "a race between tabs is not a stolen token"
+
+
+def test_an_evicted_shared_renewal_makes_the_second_tab_a_replay_never_a_pass(client, bob):
+    """Renewal sharing is the one piece of browser sign-on state in the cache. Evicting it can only turn a
+    racing tab into a replay (the session is revoked, the person signs in again): it never lets a rotated
+    cookie renew anything."""
+    from django.core.cache import cache
+
+    stale = client.cookies["sso_refresh"].value
+    client.get("/session/renew/", {"next": ORDERS_PAGE})
+    cache.clear()  # the shared result and its busy marker, evicted
+    client.cookies["sso_refresh"] = stale
+    response = client.get("/session/renew/", {"next": ORDERS_PAGE})
+    assert response["Location"].startswith("/login/")
+    bob.refresh_from_db()
+    assert bob.revoked_reason == SSOSession.RevokedReason.REFRESH_REUSE
 
 
 def test_after_the_grace_period_a_rotated_cookie_is_a_replay(client, bob, monkeypatch, settings):

@@ -61,7 +61,7 @@ def test_a_valid_access_token(bob_tokens):
     assert inspection.header["alg"] == "RS256" and inspection.header["kid"]
     assert any(note.startswith(f"session {bob_tokens['sid']} of bob") for note in inspection.notes)
     readable = dict(inspection.readable_claims())
-    assert readable["aud"] == "sso, orders, products"
+    assert readable["aud"] == "orders, products"
     assert "Z, in 4m" in readable["exp"] or "Z, in 5m" in readable["exp"]
     assert readable["iat"].split(" (")[1].startswith(time.strftime("%Y-%m-%dT", time.gmtime()))
 

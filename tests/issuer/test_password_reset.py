@@ -281,3 +281,27 @@ def test_a_reset_token_is_never_an_access_or_refresh_token(api, users, bob_link)
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     assert api.get("/api/sessions/").status_code == 401
     assert api.post("/api/logout/everywhere/").status_code == 401
+
+
+# ---- the token stays out of the app's own logs ---------------------------------------------------------
+
+
+def test_a_failing_reset_link_is_not_logged_with_its_token(client, users, caplog):
+    """Django's request logger names a refused request's path (a 400 here), and runserver's request log
+    every request line: both mask the token, as gunicorn's access log does."""
+    import logging
+
+    from issuer.tokens import PasswordResetToken
+
+    token = PasswordResetToken()
+    token["sub"], token["fp"] = str(users["bob"].pk), "stale"  # well-formed and signed, refused on its fingerprint
+    raw = str(token)
+    caplog.set_level(logging.INFO)
+    caplog.set_level(logging.WARNING, logger="django.request")  # what a deployment may log at
+    assert client.get(f"/password-reset/{raw}/").status_code == 400
+    # What runserver's handler (django.core.servers.basehttp) logs for that request.
+    logging.getLogger("django.server").warning('"%s" %s %s', f"GET /password-reset/{raw}/ HTTP/1.1", "400", "512")
+    messages = [record.getMessage() for record in caplog.records]
+    assert any(message.startswith("Bad Request: /password-reset/[token]/") for message in messages), messages
+    assert any("GET /password-reset/[token]/ HTTP/1.1" in message for message in messages), messages
+    assert all(raw not in message and raw.split(".")[2] not in message for message in messages)

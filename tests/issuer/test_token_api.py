@@ -26,7 +26,8 @@ def test_obtain_returns_an_rs256_access_token_with_the_contract_claims(api, user
     assert set(claims) >= {"iss", "sub", "aud", "exp", "iat", "jti", "token_type", "sid", "roles", "username"}
     assert claims["iss"] == settings.SSO_ISSUER_URL
     assert claims["sub"] == str(users["bob"].pk)
-    assert claims["aud"] == ["sso", "orders", "products"]
+    # The apps bob may use, not the issuer: a relying app receiving it cannot use the issuer's account API.
+    assert claims["aud"] == ["orders", "products"]
     assert claims["token_type"] == "access"
     assert claims["exp"] - claims["iat"] == 300
     assert claims["username"] == "bob" and claims["roles"] == []
@@ -41,7 +42,7 @@ def test_access_token_verifies_against_the_published_jwks(api, users):
     key = next(jwt.PyJWK(k) for k in jwks["keys"] if k["kid"] == kid)
     claims = jwt.decode(access, key.key, algorithms=["RS256"], audience="products", issuer=settings.SSO_ISSUER_URL)
     assert claims["roles"] == ["catalog_manager"]
-    assert claims["aud"] == ["sso", "products"]
+    assert claims["aud"] == ["products"]
 
 
 def test_every_token_is_under_one_kilobyte(api, users):
@@ -64,7 +65,7 @@ def test_a_very_long_username_leaves_the_token_under_one_kilobyte(api, users, ap
     claims = unverified(body["access"])[1]
     # With the name the token would pass 1 KB; without it (display only) it fits, every role and app kept.
     assert "username" not in claims and claims["roles"] == roles
-    assert claims["aud"] == ["sso", "orders", "products"] and claims["sub"] == str(user.pk)
+    assert claims["aud"] == ["orders", "products"] and claims["sub"] == str(user.pk)
 
 
 def test_roles_that_do_not_fit_are_refused_never_trimmed(api, users):
@@ -101,7 +102,7 @@ def test_unknown_wrong_password_and_inactive_users_get_the_same_401(api, users):
 def test_staff_flag_is_in_the_token_of_staff_only(api, users):
     claims = unverified(obtain(api, "alice").json()["access"])[1]
     assert claims["staff"] is True
-    assert claims["aud"] == ["sso", "orders", "products"]
+    assert claims["aud"] == ["orders", "products"]
 
 
 def test_refresh_rotates_and_keeps_the_session(api, users):
@@ -134,11 +135,70 @@ def test_refresh_after_logout_is_refused(api, users):
     assert body["sid"] in api.get("/api/revocations/").json()["revoked_sids"]
 
 
-def test_logout_with_the_access_token_as_bearer(api, users):
+def test_logout_with_a_rotated_out_refresh_token_is_refused_and_ends_nothing(api, users):
+    """Only the session's current refresh token logs it out. An old one gets 401 and, unlike at refresh, trips
+    no reuse detection: the session goes on (revoking would give a stale or forged token's holder what they
+    asked for)."""
+    first = obtain(api, "bob").json()
+    second = api.post("/api/token/refresh/", {"refresh": first["refresh"]}, format="json").json()
+    response = api.post("/api/logout/", {"refresh": first["refresh"]}, format="json")
+    assert response.status_code == 401 and response.json()["code"] == "token_not_valid"
+    assert SSOSession.objects.get(sid=first["sid"]).revoked_at is None
+    assert api.post("/api/token/refresh/", {"refresh": second["refresh"]}, format="json").status_code == 200
+
+
+def test_logout_with_a_forged_refresh_token_for_a_known_sid_is_refused(api, users):
+    """With the development SECRET_KEY anyone can sign a refresh token; one naming a session's `sid` but not
+    its user and live `jti` ends nothing."""
+    from issuer.tokens import SSORefreshToken
+
     body = obtain(api, "bob").json()
+    for sub in (str(users["alice"].pk), str(users["bob"].pk)):
+        forged = SSORefreshToken()
+        forged["sid"], forged["sub"] = body["sid"], sub
+        assert api.post("/api/logout/", {"refresh": str(forged)}, format="json").status_code == 401
+    assert SSOSession.objects.get(sid=body["sid"]).revoked_at is None
+
+
+def test_logout_with_the_access_token_as_bearer(api, users):
+    body = obtain(api, "bob", audience="sso").json()
     response = api.post("/api/logout/", HTTP_AUTHORIZATION=f"Bearer {body['access']}")
     assert response.status_code == 200
     assert SSOSession.objects.get(sid=body["sid"]).revoked_at is not None
+
+
+def test_the_account_api_token_is_asked_for_and_names_the_issuer_alone(api, users):
+    body = obtain(api, "carol", audience="sso").json()
+    assert unverified(body["access"])[1]["aud"] == ["sso"]
+    refreshed = api.post("/api/token/refresh/", {"refresh": body["refresh"]}, format="json").json()
+    assert unverified(refreshed["access"])[1]["aud"] == ["sso"], "narrowing survives refresh"
+
+
+@pytest.mark.parametrize("audience", ["", "orders"], ids=["default", "one-app"])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("get", "/api/sessions/"), ("post", "/api/logout/everywhere/"), ("post", "/api/logout/"), ("post", "revoke")],
+)
+def test_a_token_handed_to_relying_apps_does_not_open_the_account_api(api, users, audience, method, path):
+    """What orders receives from bob (the default token, or one narrowed to orders) cannot act at the issuer
+    as bob: list his sessions, revoke them, or log him out."""
+    body = obtain(api, "bob", audience=audience).json()
+    other = obtain(api, "bob").json()
+    path = f"/api/sessions/{other['sid']}/revoke/" if path == "revoke" else path
+    response = getattr(api, method)(path, HTTP_AUTHORIZATION=f"Bearer {body['access']}")
+    assert response.status_code == 401
+    assert not SSOSession.objects.filter(revoked_at__isnull=False).exists()
+
+
+def test_a_token_naming_the_issuer_and_relying_apps_does_not_open_the_account_api(api, users):
+    """The old default (issuer and apps in one token, signed by the issuer) is refused too: it was handed to
+    the apps."""
+    from issuer.tokens import SSOAccessToken
+
+    body = obtain(api, "bob").json()
+    token = SSOAccessToken()
+    token["sub"], token["sid"], token["aud"] = str(users["bob"].pk), body["sid"], ["sso", "orders", "products"]
+    assert api.get("/api/sessions/", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 401
 
 
 def test_inactive_user_cannot_refresh(api, users):
@@ -170,7 +230,7 @@ def test_malformed_obtain_requests_get_400(api, users, body):
 
 
 def test_my_sessions_can_be_listed_and_revoked(api, users):
-    first = obtain(api, "bob").json()
+    first = obtain(api, "bob", audience="sso").json()
     second = obtain(api, "bob").json()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {first['access']}")
     listed = api.get("/api/sessions/").json()

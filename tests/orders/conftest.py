@@ -4,8 +4,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 import pytest
+from rest_framework.test import APIClient
 
 from apps.orders import products_client
+from tests.keys import mint_token
 
 PRICES = {"mug-blue": Decimal("9.50"), "sticker-pack": Decimal("3.20")}
 
@@ -55,3 +57,14 @@ def products(monkeypatch) -> FakeProducts:
     monkeypatch.setattr(products_client, "stock_reserve", fake.stock_reserve)
     monkeypatch.setattr(products_client, "stock_release", fake.stock_release)
     return fake
+
+
+@pytest.fixture
+def bob() -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {mint_token(sub='2', username='bob')}")
+    return client
+
+
+def place(client: APIClient, *lines: tuple[str, int]):
+    return client.post("/api/orders/", {"lines": [{"sku": s, "quantity": q} for s, q in lines]}, format="json")

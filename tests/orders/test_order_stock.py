@@ -1,24 +1,12 @@
 """Placing and cancelling orders reserve and release stock at products, all or nothing."""
 
 import pytest
-from rest_framework.test import APIClient
 
 from apps.orders.models import Order
 from apps.orders.services import reservation_reference
-from tests.keys import mint_token
+from tests.orders.conftest import place
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def bob() -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {mint_token(sub='2', username='bob')}")
-    return client
-
-
-def place(client: APIClient, *lines: tuple[str, int]):
-    return client.post("/api/orders/", {"lines": [{"sku": s, "quantity": q} for s, q in lines]}, format="json")
 
 
 def test_each_line_reserves_under_its_own_reference_even_for_the_same_sku(bob, products):

@@ -59,8 +59,9 @@ def api():
     return APIClient()
 
 
-def sign_in(api: APIClient, username: str, password: str = PASSWORD) -> dict:
-    response = api.post("/api/token/", {"username": username, "password": password}, format="json")
+def sign_in(api: APIClient, username: str, password: str = PASSWORD, **extra) -> dict:
+    """A sign-on through /api/token/; `audience="sso"` for a token the issuer's account API takes."""
+    response = api.post("/api/token/", {"username": username, "password": password, **extra}, format="json")
     assert response.status_code == 200, response.content
     return response.json()
 

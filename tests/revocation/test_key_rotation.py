@@ -44,12 +44,12 @@ def move_clock(monkeypatch, by: timedelta) -> None:
 def test_rotation_makes_the_new_key_active_at_once_and_keeps_the_old_one_published(
     api, users, django_capture_on_commit_callbacks
 ):
-    before = sign_in(api, "bob")
+    before = sign_in(api, "bob", audience="sso")
     old_kid = kid_of(before["access"])
     new = rotate(django_capture_on_commit_callbacks)
     assert new.kid != old_kid
     assert SigningKey.objects.get(kid=old_kid).state == SigningKey.State.RETIRING
-    after = sign_in(api, "bob")
+    after = sign_in(api, "bob", audience="sso")
     assert kid_of(after["access"]) == new.kid, "the very next token is signed with the new key"
     assert published(api) == [new.kid, old_kid], "active first, the retiring key still published"
     assert AuditEvent.objects.filter(kind=AuditEvent.Kind.KEY_ROTATED, detail=f"kid={new.kid}").exists()
@@ -74,7 +74,7 @@ def test_a_rotation_by_another_process_is_in_this_process_jwks_at_once(api, user
     assert published(api) == [old_kid]
     new = keys.signing_key_generate()  # as the other process would; its on-commit cache clearing never runs here
     assert published(api) == [new.kid, old_kid]
-    response = api.get("/api/sessions/", HTTP_AUTHORIZATION=f"Bearer {sign_in(api, 'bob')['access']}")
+    response = api.get("/api/sessions/", HTTP_AUTHORIZATION=f"Bearer {sign_in(api, 'bob', audience='sso')['access']}")
     assert response.status_code == 200, "whichever key this process signs with, it verifies here"
 
 

@@ -35,14 +35,14 @@ def test_logout_with_the_refresh_token(api, users):
 
 
 def test_logout_with_the_access_token(api, users):
-    pair = sign_in(api, "bob")
+    pair = sign_in(api, "bob", audience="sso")
     response = api.post("/api/logout/", HTTP_AUTHORIZATION=f"Bearer {pair['access']}")
     assert response.status_code == 200
     assert pair["sid"] in revoked_sids(api)
 
 
 def test_log_out_everywhere_revokes_every_session_of_the_user_only(api, users):
-    first, second, other = sign_in(api, "bob"), sign_in(api, "bob"), sign_in(api, "alice")
+    first, second, other = sign_in(api, "bob", audience="sso"), sign_in(api, "bob"), sign_in(api, "alice")
     response = api.post("/api/logout/everywhere/", HTTP_AUTHORIZATION=f"Bearer {first['access']}")
     assert response.json()["sessions_revoked"] == 2
     listed = revoked_sids(api)

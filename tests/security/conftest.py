@@ -54,6 +54,18 @@ GENERIC_DETAILS = {
 LEAKS = ("Traceback", 'File "', "jwt.", "PyJWT", "simplejwt", "cryptography", "django.", "Exception", ".py", "line ")
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory) -> None:
+    """On SQLite, the in-process tests' database is a file (WAL, IMMEDIATE transactions), as the issuer runs
+    on, not Django's shared in-memory database: there, concurrent writers fail with "table is locked"
+    instead of waiting their turn, so the parallel-guess test could not show the counts holding."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"].endswith("sqlite3"):
+        database.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("db") / "issuer-test.sqlite3")
+
+
 def services_mode() -> bool:
     return os.environ.get("SSO_TEST_SERVICES") == "1"
 
@@ -150,6 +162,7 @@ SUITE_USERS = [
     ("victim-page", True),
     ("victim-spoof", True),
     ("victim-direct", True),
+    ("victim-evict", True),
     ("ip-check", True),
     *[(f"enum-active-{i}", True) for i in range(ENUMERATION_TRIES)],
     *[(f"enum-inactive-{i}", False) for i in range(ENUMERATION_TRIES)],

@@ -53,7 +53,8 @@ class Ctx:
         claims = {
             "iss": self.issuer_url,
             "sub": self.bob["sub"],
-            "aud": ["sso", "orders", "products"],
+            # As the issuer issues them: the issuer's own API takes only a token for it alone.
+            "aud": ["sso"] if self.audience == "sso" else ["orders", "products"],
             "exp": now + 300,
             "iat": now,
             "jti": uuid.uuid4().hex,
@@ -368,11 +369,13 @@ CASES = {
 def ctx_by_site(security_stack, bob, listener) -> dict[str, Ctx]:
     jwks_body = requests.get(f"{security_stack.internal['issuer']}/.well-known/jwks.json", timeout=10).content
     assert issuer_kid() in [k["kid"] for k in json.loads(jwks_body)["keys"]], "the issuer signs with this suite's key"
+    # bob's real token for the issuer's account API is one asked for it; the apps take his default one.
+    account_token = security_stack.token("bob", audience="sso")["access"]
     return {
         site: Ctx(
             issuer_url=security_stack.url["issuer"],
             audience=AUDIENCE[site],
-            bob=bob,
+            bob={**bob, "access": account_token} if site == "issuer" else bob,
             jwks_body=jwks_body,
             listener_url=listener.url,
         )
@@ -531,3 +534,24 @@ def test_hostile_refresh_tokens_are_refused(security_stack, ctx_by_site, bob, ca
         timeout=10,
     )
     assert_refused(response, 401)
+
+
+@pytest.mark.parametrize("audience", ["", "orders"], ids=["default", "one-app"])
+@pytest.mark.parametrize(
+    ("method", "path"), [("get", "/api/sessions/"), ("post", "/api/logout/everywhere/"), ("post", "/api/logout/")]
+)
+def test_a_real_token_handed_to_a_relying_app_cannot_act_at_the_issuer(security_stack, audience, method, path):
+    """What orders receives from bob (signed by the issuer, valid there) does not open bob's account API."""
+    pair = security_stack.token("bob", **({"audience": audience} if audience else {}))
+    response = getattr(requests, method)(
+        f"{security_stack.internal['issuer']}{path}",
+        headers={"Authorization": f"Bearer {pair['access']}", "Accept": "application/json"},
+        timeout=10,
+    )
+    assert_refused(response, 401)
+    still = requests.get(
+        f"{security_stack.internal['orders']}/api/orders/",
+        headers={"Authorization": f"Bearer {pair['access']}"},
+        timeout=10,
+    )
+    assert still.status_code == 200, "the session was not ended"

@@ -71,6 +71,31 @@ def test_brute_force_against_one_account_is_throttled_whatever_the_address(secur
     assert ss.login("bob", PASSWORD, ip=ss.client_ip()).status_code == 200
 
 
+# More cache writes than the local-memory cache holds (MAX_ENTRIES 300): each renewal writes two entries.
+EVICTING_RENEWALS = 200
+
+
+def test_flooding_the_cache_from_another_address_does_not_lift_a_lockout(security_stack):
+    """The attack that flushed the lockout when it lived in the cache: spend an account's budget, then make
+    the issuer write hundreds of cache entries (renewing one's own session through /session/token/, from
+    another address), then try the right password. The counts are in the database now: still 429."""
+    ss = security_stack
+    for _ in range(FAILURES_PER_USERNAME):
+        assert_refused(ss.login("victim-evict", WRONG, ip=ss.client_ip()), 401, seconds=10)
+    assert_throttled(ss.login("victim-evict", PASSWORD, ip=ss.client_ip()))
+    flooder = ss.client_ip()
+    refresh = ss.token("bob")["refresh"]
+    for _ in range(EVICTING_RENEWALS):
+        response = requests.post(
+            f"{ss.internal['issuer']}/session/token/",
+            headers={"Origin": ss.url["orders"], "Cookie": f"sso_refresh={refresh}", "X-Forwarded-For": flooder},
+            timeout=30,
+        )
+        assert response.status_code == 200, response.text
+        refresh = response.cookies["sso_refresh"]
+    assert_throttled(ss.login("victim-evict", PASSWORD, ip=ss.client_ip()))
+
+
 def test_the_login_page_is_throttled_like_the_api(security_stack):
     """Both reach the same service (credentials_authenticate), so they share one budget per account."""
     ss = security_stack

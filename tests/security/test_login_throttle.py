@@ -1,6 +1,7 @@
 """Login throttling in the service layer (issuer.throttles through credentials_authenticate), with the clock
 moved instead of waited for, and the address it keys on (issuer.http.client_ip)."""
 
+import io
 import uuid
 from datetime import timedelta
 
@@ -159,9 +160,11 @@ def test_attempts_in_flight_cannot_exceed_the_limit():
     assert all(retry_after is not None for retry_after in results[2:])
 
 
+@pytest.mark.django_db(transaction=True)
 def test_parallel_guesses_check_at_most_the_limit_of_passwords(user, monkeypatch):
     """Eight guesses at once: the two within the budget are held inside the password check until every other
-    guess has been answered, which is the race the count-before-check order closes."""
+    guess has been answered, which is the race the count-before-check order closes. Each thread counts in
+    the database on its own connection (a committed user, so they can all see it)."""
     import threading
 
     outcomes: list[str] = []
@@ -229,3 +232,76 @@ def test_a_service_client_cannot_be_locked_out_by_someone_else_guessing_its_secr
     assert (
         clients.service_client_authenticate(client_id=client.client_id, client_secret=secret, ip=unique_ip()) == client
     )
+
+
+# ---- where the counts live: nothing an attacker can make the issuer write evicts them ---------------------
+
+
+def _flood_the_cache() -> None:
+    """Write more entries than the cache holds, as any request that makes the issuer write to it could (a
+    local-memory cache culls at MAX_ENTRIES, a Redis under `allkeys-*` evicts under memory pressure)."""
+    from django.core.cache import cache
+
+    limit = cache._max_entries if hasattr(cache, "_max_entries") else 300
+    for n in range(2 * limit + 10):
+        cache.set(f"filler:{uuid.uuid4().hex}:{n}", n, timeout=600)
+
+
+def test_filling_the_cache_between_guesses_does_not_lift_a_username_lockout(user):
+    for _ in range(2):
+        with pytest.raises(services.InvalidCredentials):
+            attempt(user.username, "wrong")
+        _flood_the_cache()
+    _flood_the_cache()
+    with pytest.raises(services.LoginThrottled):
+        attempt(user.username, PASSWORD)
+
+
+def test_filling_the_cache_between_guesses_does_not_lift_an_address_lockout(user):
+    ip = unique_ip()
+    for _ in range(4):
+        with pytest.raises(services.InvalidCredentials):
+            attempt(unique("made-up"), "wrong", ip)
+        _flood_the_cache()
+    with pytest.raises(services.LoginThrottled):
+        attempt(user.username, PASSWORD, ip)
+
+
+@pytest.mark.parametrize("path", ["/api/token/", "/login/"])
+def test_the_lockout_fails_closed_when_its_store_is_unavailable(user, monkeypatch, path):
+    """A database that cannot count refuses the attempt (429 with Retry-After), before any password is
+    checked: never a 500, never an unchecked guess."""
+    from django.db import OperationalError
+
+    from issuer.models import ThrottleCounter
+
+    def unavailable(*args, **kwargs):
+        raise OperationalError("could not connect to server")
+
+    def must_not_run(**kwargs):
+        raise AssertionError("an attempt that could not be counted reached the password check")
+
+    monkeypatch.setattr(ThrottleCounter.objects, "filter", unavailable)
+    monkeypatch.setattr(services, "authenticate", must_not_run)
+    response = APIClient(REMOTE_ADDR=unique_ip()).post(path, {"username": user.username, "password": PASSWORD})
+    assert response.status_code == 429
+    if path == "/api/token/":
+        assert 0 < int(response["Retry-After"]) <= 60
+
+
+def test_expired_counters_are_pruned(user, monkeypatch):
+    from django.core.management import call_command
+
+    from issuer.models import ThrottleCounter
+
+    with pytest.raises(services.InvalidCredentials):
+        attempt(user.username, "wrong")
+    assert ThrottleCounter.objects.exists()
+    later = clock.now() + timedelta(seconds=61)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    call_command("prune_throttle_counters", stdout=io.StringIO())
+    assert not ThrottleCounter.objects.filter(window_ends_at__lte=later).exists()
+    # and a new counter prunes as it is written
+    with pytest.raises(services.InvalidCredentials):
+        attempt(unique("someone"), "wrong")
+    assert ThrottleCounter.objects.count() == 2  # that attempt's username and address, nothing older

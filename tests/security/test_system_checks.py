@@ -94,3 +94,22 @@ def test_a_relying_app_refuses_symmetric_or_no_algorithms(production, algorithms
 def test_the_issuer_refuses_to_sign_access_tokens_with_hs256(production):
     production.SIMPLE_JWT = {**production.SIMPLE_JWT, "ALGORITHM": "HS256"}
     assert "issuer.E001" in ids(check_issuer_configuration(None))
+
+
+def test_the_development_secret_is_warned_about_over_plain_http_too(settings):
+    """Refresh tokens are signed with a key derived from it: with the published value anyone can forge one."""
+    from issuer.checks import check_issuer_secret_key
+
+    settings.HTTPS = False
+    settings.SECRET_KEY = "dev-only-insecure-secret-key-never-use-over-https"
+    assert ids(check_issuer_secret_key(None)) == {"issuer.W002"}
+    settings.SECRET_KEY = secrets.token_urlsafe(50)
+    assert check_issuer_secret_key(None) == []
+
+
+def test_the_development_secret_over_https_is_the_error_not_the_warning(production):
+    from issuer.checks import check_issuer_secret_key
+
+    production.SECRET_KEY = "dev-only-insecure-secret-key-never-use-over-https"
+    assert check_issuer_secret_key(None) == []
+    assert "issuer.E005" in ids(check_issuer_production(None))

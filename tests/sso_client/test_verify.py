@@ -125,6 +125,35 @@ def test_revoked_session_is_rejected_even_when_cached():
     assert rejected(raw) == "session revoked"
 
 
+def test_an_evicted_revocation_list_never_lets_a_revoked_session_back_in(monkeypatch):
+    """The shared cache may evict the list (a full local-memory cache, Redis under `allkeys-*`): this
+    process keeps the copy it holds, and a refetch fills the cache again. Here the issuer is unreachable
+    for that refetch, the worst case: the revoked session stays refused."""
+    from sso_client.http import FetchError
+
+    raw = mint_token(sid="revoked-before-eviction")
+    cache.set(REVOKED_KEY, {"sids": ["revoked-before-eviction"], "fetched_at": time.time()}, timeout=None)
+    issuer_state.sync()
+    assert rejected(raw) == "session revoked"
+
+    def unreachable(url, **kwargs):
+        raise FetchError("connection refused")
+
+    monkeypatch.setattr("sso_client.state.fetch_json", unreachable)
+    cache.clear()  # everything evicted: the list, the JWKS, the fetch claims
+    later = time.time() + 60
+    monkeypatch.setattr(clock, "now", lambda: later)
+    issuer_state.sync()
+    assert issuer_state.is_revoked("revoked-before-eviction")
+    monkeypatch.setattr(
+        "sso_client.state.fetch_json", lambda url, **kwargs: {"revoked_sids": ["revoked-before-eviction"], "kids": None}
+    )
+    monkeypatch.setattr(clock, "now", lambda: later + 60)
+    issuer_state.sync()
+    assert cache.get(REVOKED_KEY)["sids"] == ["revoked-before-eviction"], "the refetch filled the cache again"
+    assert issuer_state.is_revoked("revoked-before-eviction")
+
+
 def test_cached_token_still_expires(monkeypatch):
     raw = mint_token(exp=int(time.time()) + 60)
     assert token_verify(raw)
