@@ -63,6 +63,7 @@ class IssuerState:
         self._synced = False
         # The published kids named by the revocation list this process holds (None: not named).
         self.revoked_entry_kids: frozenset[str] | None = None
+        self._unclaimed_fetch_at: float | None = None
         self._thread: threading.Thread | None = None
         self._thread_pid: int | None = None
         self._stop = threading.Event()
@@ -223,7 +224,18 @@ class IssuerState:
         fresh = entry is not None and clock.now() - entry["fetched_at"] < interval
         # Only one process per site calls the issuer per interval; the others read its result.
         claim = _window_key("sso_client:revoked-fetch", interval)
-        if not fresh and cache.add(claim, clock.now(), timeout=_whole_seconds(2 * interval)):
+        # A process that has never held a list and finds none in the shared cache (a cold start, or the
+        # entry evicted) fetches whatever the claim says: waiting for another process's fetch would leave it
+        # accepting every revoked session meanwhile. At most once per interval per process, so an issuer
+        # that is down is not asked ten times a second by every process.
+        never_held = entry is None and self.snapshot.revoked_fetched_at == 0.0
+        unclaimed_due = never_held and (
+            self._unclaimed_fetch_at is None or clock.now() - self._unclaimed_fetch_at >= interval
+        )
+        claimed = cache.add(claim, clock.now(), timeout=_whole_seconds(2 * interval)) if not fresh else False
+        if not fresh and (claimed or unclaimed_due):
+            if not claimed:
+                self._unclaimed_fetch_at = clock.now()
             try:
                 body = fetch_json(
                     issuer_fetch_base() + "/api/revocations/", max_bytes=sso_settings()["REVOCATION_MAX_BYTES"]
@@ -301,6 +313,7 @@ class IssuerState:
         self._revocations_failing_since = None
         self._synced = False
         self.revoked_entry_kids = None
+        self._unclaimed_fetch_at = None
         self.fetch_count = 0
 
 

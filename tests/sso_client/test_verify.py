@@ -154,6 +154,46 @@ def test_an_evicted_revocation_list_never_lets_a_revoked_session_back_in(monkeyp
     assert issuer_state.is_revoked("revoked-before-eviction")
 
 
+def test_a_cold_process_with_the_list_evicted_fetches_it_although_another_holds_the_claim(monkeypatch):
+    """A process that never held a list, finding none in the shared cache while another process holds this
+    window's fetch claim, asks the issuer itself rather than accept revoked sessions until that fetch lands;
+    and it does so at most once per interval while the issuer is down."""
+    from sso_client.conf import sso_settings
+    from sso_client.http import FetchError
+    from sso_client.state import _window_key
+
+    issuer_state.reset()
+    cache.delete(REVOKED_KEY)
+    interval = sso_settings()["REVOCATION_REFRESH_SECONDS"]
+    now = time.time()
+    monkeypatch.setattr(clock, "now", lambda: now)
+    cache.add(_window_key("sso_client:revoked-fetch", interval), now, timeout=10)  # another process's claim
+    calls = []
+
+    def revocations(url, **kwargs):
+        calls.append(url)
+        if "revocations" not in url:
+            raise FetchError("not this test's concern")
+        return {"revoked_sids": ["revoked-elsewhere"], "kids": None}
+
+    monkeypatch.setattr("sso_client.state.fetch_json", revocations)
+    issuer_state._refresh_revoked()
+    assert issuer_state.is_revoked("revoked-elsewhere")
+
+    issuer_state.reset()
+    cache.delete(REVOKED_KEY)
+
+    def down(url, **kwargs):
+        calls.append(url)
+        raise FetchError("connection refused")
+
+    monkeypatch.setattr("sso_client.state.fetch_json", down)
+    calls.clear()
+    for _ in range(20):
+        issuer_state._refresh_revoked()
+    assert len(calls) == 1, "an unreachable issuer is asked once per interval, not on every poll"
+
+
 def test_cached_token_still_expires(monkeypatch):
     raw = mint_token(exp=int(time.time()) + 60)
     assert token_verify(raw)
