@@ -48,6 +48,12 @@ class RelyingAppAccessInline(admin.TabularInline):
     verbose_name_plural = "app access (this user; groups can grant more)"
     autocomplete_fields = ["relyingapp"]
 
+    def formfield_for_dbfield(self, db_field, request: HttpRequest, **kwargs):
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "relyingapp":
+            formfield.label = "App"  # the column's heading, not the implicit through model's "relyingapp"
+        return formfield
+
 
 class GroupAppAccessInline(RelyingAppAccessInline):
     """App access on the group page: every member may use these relying apps."""
