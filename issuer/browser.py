@@ -79,6 +79,43 @@ def app_refused(*, next_url: str, access: str) -> RelyingApp | None:
     return None if app.audience in audiences else app
 
 
+# The issuer's own pages that only staff may use, by path prefix, with the name a person knows them by.
+STAFF_PAGES = {"/admin/": "Administration", "/inspect/": "the token inspector"}
+
+
+def _issuer_path(url: str) -> str | None:
+    """The path of `url` when it is a page of this issuer (relative, or on SSO_ISSUER_URL)."""
+    parts = urlsplit(url)
+    if parts.netloc and origin_of(url) != origin_of(settings.SSO_ISSUER_URL):
+        return None
+    return parts.path or "/"
+
+
+def staff_page_name(url: str) -> str | None:
+    """The name of the staff-only issuer page `url` leads to, if it leads to one."""
+    path = _issuer_path(url)
+    if path is None:
+        return None
+    return next((name for prefix, name in STAFF_PAGES.items() if path.startswith(prefix)), None)
+
+
+def staff_page_refused(*, next_url: str, access: str) -> str | None:
+    """The name of the staff-only page `next_url` leads to when the access token is not a staff member's:
+    the page would only send the browser back to an empty sign-in form, so the issuer says why instead."""
+    name = staff_page_name(next_url)
+    if name is None or SSOAccessToken(access, verify=False).get("staff"):
+        return None
+    return name
+
+
+def destination_name(next_url: str) -> str:
+    """What a person signing in is on their way to, in words for the sign-in page ("" for the home page)."""
+    if next_url.startswith(("http://", "https://")) and _issuer_path(next_url) is None:
+        app = relying_app_for(next_url)
+        return app.name if app is not None else ""
+    return staff_page_name(next_url) or ""
+
+
 def signed_in_user(raw_access: str | None) -> tuple[AbstractBaseUser, SSOAccessToken] | None:
     """The user an access cookie names, if the token is the issuer's (whatever relying apps it names) and its
     session is still live."""

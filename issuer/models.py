@@ -31,6 +31,16 @@ class RelyingApp(models.Model):
         return self.name
 
 
+def _access_label(access: models.Model) -> str:
+    return f"access to {access.relyingapp}"
+
+
+# The rows of the admin's app-access inlines are named by these (Django's default for an implicit through
+# model reads "RelyingApp_users object (3)"); a method, so no migration and no change to the tables.
+RelyingApp.users.through.__str__ = _access_label
+RelyingApp.groups.through.__str__ = _access_label
+
+
 class SSOSession(models.Model):
     """One sign-on. Every token minted from it carries its `sid`; revoking it ends them all."""
 

@@ -64,13 +64,20 @@ def password_reset_sent_page(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_GET
 def password_reset_link_page(request: HttpRequest, token: str) -> HttpResponse:
-    """The emailed link: check it, keep its token in the session, continue at a URL without it."""
+    """The emailed link: check it, keep its token in the session, continue at a URL without it.
+
+    Only the answers at the token's URL say `Referrer-Policy: no-referrer`, so not even this site's own
+    stylesheet request carries the token in Referer. The form pages keep the site's `same-origin`: with
+    `no-referrer` there, Chromium sends `Origin: null` with the POST and Django's CSRF check refuses it."""
     try:
         password_reset.password_reset_token_check(raw_token=token)
     except password_reset.ResetLinkInvalid as e:
-        return _invalid(request, e)
-    request.session[SESSION_KEY] = token
-    return redirect("password_reset_set")
+        response = _invalid(request, e)
+    else:
+        request.session[SESSION_KEY] = token
+        response = redirect("password_reset_set")
+    response["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 @never_cache

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, update_last_login
 from django.db import transaction
 from django.db.models import Q
 from rest_framework_simplejwt.exceptions import TokenError
@@ -113,6 +113,8 @@ def credentials_authenticate(*, username: str, password: str, ip: str | None = N
         audit_record(kind=AuditEvent.Kind.LOGIN_FAILED, username=username, ip=ip)
         raise InvalidCredentials
     throttles.attempt_succeeded(username=username, ip=ip)
+    # Every password sign-in (API and login page) is the admin's "Last login"; it also spends reset links.
+    update_last_login(None, user)
     return user
 
 

@@ -24,6 +24,7 @@ urlpatterns = [
     path(".well-known/openid-configuration", views.openid_configuration, name="openid_configuration"),
     # Browser sign-on (issuer/web.py). Everything under session/ receives the refresh cookie.
     path("", web.home, name="browser_home"),
+    path("favicon.ico", web.favicon, name="favicon"),
     path("login/", web.login_page, name="browser_login"),
     path("logout/", web.logout_page, name="browser_logout"),
     path("logout/done/", web.signed_out_page, name="browser_signed_out"),

@@ -9,6 +9,7 @@ other issuer page ever sees it. Both are SameSite=Lax, and Secure when the origi
 
 import contextlib
 import logging
+import math
 from urllib.parse import urlencode
 
 from django import forms
@@ -16,6 +17,7 @@ from django.conf import settings
 from django.contrib import auth
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -25,6 +27,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from . import browser, services
 from .http import client_ip
 from .models import RelyingApp, SSOSession
+from .tokens import SSOAccessToken
 
 # The Django session of a staff member who signed in here remembers its SSO session, so ending that SSO
 # session ends the admin session too (issuer.middleware).
@@ -40,7 +43,7 @@ RENEWALS_SALT = "issuer.web.renewals"
 logger = logging.getLogger(__name__)
 
 INVALID_CREDENTIALS = "Wrong username or password."
-LOGIN_THROTTLED = "Too many failed sign-in attempts. Try again later."
+LOGIN_THROTTLED = "Too many failed sign-in attempts."
 TOKEN_TOO_LARGE = "This account has more roles and apps than fit in a token; ask an administrator."
 
 
@@ -97,20 +100,57 @@ def _login_url(next_url: str) -> str:
     return f"{reverse('browser_login')}?{urlencode({'next': next_url})}"
 
 
-def _notice(request: HttpRequest, *, title: str, message: str, status: int, next_url: str = "") -> HttpResponse:
-    return _page(request, "notice.html", {"title": title, "message": message, "next": next_url}, status=status)
+def _signed_in_username(request: HttpRequest) -> str:
+    signed_in = browser.signed_in_user(request.COOKIES.get(settings.SSO_BROWSER["ACCESS_COOKIE_NAME"]))
+    return signed_in[0].get_username() if signed_in else ""
+
+
+def _notice(
+    request: HttpRequest,
+    *,
+    title: str,
+    message: str,
+    status: int,
+    next_url: str = "",
+    username: str | None = None,
+    switch_to: str = "",
+) -> HttpResponse:
+    """Every refusal on the issuer's pages: who you are (`username`, else whoever the access cookie names),
+    what you may not do, and where you can go from here (`next_url` to try again; signing in as someone
+    else leads on to `switch_to`)."""
+    context = {
+        "title": title,
+        "message": message,
+        "next": next_url,
+        "username": _signed_in_username(request) if username is None else username,
+        "switch_to": switch_to,
+    }
+    return _page(request, "notice.html", context, status=status)
+
+
+def _no_access(request: HttpRequest, *, name: str, target: str, username: str, why: str) -> HttpResponse:
+    return _notice(
+        request,
+        title=f"No access to {name}",
+        message=f"You are signed in, but {why} Ask an administrator if you need it.",
+        status=403,
+        username=username,
+        switch_to=target,
+    )
 
 
 def _continue_to(request: HttpRequest, next_url: str, *, access: str) -> HttpResponse:
-    """Send a freshly signed-in browser on, unless its target is an app this person may not use."""
+    """Send a freshly signed-in browser on, unless its target is an app or a staff page this person may not use."""
+    claims = SSOAccessToken(access, verify=False)
+    username = claims.get("username") or f"user {claims['sub']}"
     refused = browser.app_refused(next_url=next_url, access=access)
     if refused is not None:
-        return _notice(
-            request,
-            title=f"No access to {refused.name}",
-            message=f"You are signed in, but your account may not use {refused.name}. Ask an administrator for access.",
-            status=403,
-        )
+        why = f"your account may not use {refused.name}."
+        return _no_access(request, name=refused.name, target=next_url, username=username, why=why)
+    staff_page = browser.staff_page_refused(next_url=next_url, access=access)
+    if staff_page is not None:
+        why = f"{staff_page} is for staff accounts only."
+        return _no_access(request, name=staff_page, target=next_url, username=username, why=why)
     response = HttpResponseRedirect(next_url)
     response["Cache-Control"] = "no-store"
     return response
@@ -144,6 +184,7 @@ def login_page(request: HttpRequest) -> HttpResponse:
     next_url = browser.redirect_target(request.POST.get("next") or request.GET.get("next"))
     form = LoginForm(request.POST if request.method == "POST" else None)
     status = 200
+    retry_after = None
     if request.method == "POST":
         status = 400
         if form.is_valid():
@@ -153,9 +194,10 @@ def login_page(request: HttpRequest) -> HttpResponse:
                     username=form.cleaned_data["username"], password=form.cleaned_data["password"], ip=ip
                 )
                 pair = services.session_start(user=user, ip=ip, user_agent=request.META.get("HTTP_USER_AGENT", ""))
-            except services.LoginThrottled:
-                form.add_error(None, LOGIN_THROTTLED)
+            except services.LoginThrottled as e:
+                form.add_error(None, f"{LOGIN_THROTTLED} Try again in {wait_in_words(e.retry_after)}.")
                 status = 429
+                retry_after = e.retry_after
             except services.InvalidCredentials:
                 form.add_error(None, INVALID_CREDENTIALS)
                 status = 401
@@ -171,7 +213,19 @@ def login_page(request: HttpRequest) -> HttpResponse:
                     response, access=pair.access, refresh=pair.refresh, access_expires_in=pair.access_expires_in
                 )
                 return response
-    return _page(request, "login.html", {"form": form, "next": next_url}, status=status)
+    context = {"form": form, "next": next_url, "destination": browser.destination_name(next_url)}
+    response = _page(request, "login.html", context, status=status)
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
+    return response
+
+
+def wait_in_words(seconds: int) -> str:
+    """A wait as a person reads it: "45 seconds", "1 minute", "10 minutes" (rounded up, never shorter)."""
+    if seconds < 60:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = math.ceil(seconds / 60)
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
 @require_GET
@@ -179,10 +233,10 @@ def login_page(request: HttpRequest) -> HttpResponse:
 def logout_page(request: HttpRequest) -> HttpResponse:
     """Asks to confirm, then posts to /session/logout/ (a POST with a CSRF token: a link or an image on
     another site cannot sign anyone out)."""
-    signed_in = browser.signed_in_user(request.COOKIES.get(settings.SSO_BROWSER["ACCESS_COOKIE_NAME"]))
-    username = signed_in[0].get_username() if signed_in else ""
     return _page(
-        request, "logout.html", {"next": browser.redirect_target(request.GET.get("next")), "username": username}
+        request,
+        "logout.html",
+        {"next": browser.redirect_target(request.GET.get("next")), "username": _signed_in_username(request)},
     )
 
 
@@ -194,8 +248,36 @@ def signed_out_page(request: HttpRequest) -> HttpResponse:
 
 
 def admin_login(request: HttpRequest) -> HttpResponse:
-    """The admin signs in through the SSO login page, which also starts the admin's Django session."""
-    return HttpResponseRedirect(_login_url(browser.redirect_target(request.GET.get("next") or "/admin/")))
+    """The admin signs in through the SSO login page, which also starts the admin's Django session. Someone
+    already signed in who is not staff is told so: the sign-in form again would say nothing."""
+    next_url = browser.redirect_target(request.GET.get("next") or "/admin/")
+    signed_in = browser.signed_in_user(request.COOKIES.get(settings.SSO_BROWSER["ACCESS_COOKIE_NAME"]))
+    user = signed_in[0] if signed_in else request.user
+    if user.is_authenticated and not user.is_staff:
+        name = browser.staff_page_name(next_url) or "Administration"
+        why = f"{name} is for staff accounts only."
+        return _no_access(request, name=name, target=next_url, username=user.get_username(), why=why)
+    return HttpResponseRedirect(_login_url(next_url))
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """Django's CSRF refusal (CSRF_FAILURE_VIEW) in the issuer's own words and style."""
+    logger.info("auth event=csrf_refused path=%s ip=%s", request.path, client_ip(request) or "-")
+    return _notice(
+        request,
+        title="This form could not be sent",
+        message="It was open too long, or your browser did not send this site's security cookie. "
+        "Go back, reload the page and send the form again.",
+        status=403,
+    )
+
+
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico whatever the page says; the icon is a static file."""
+    response = HttpResponseRedirect(static("issuer/favicon.svg"))
+    response["Cache-Control"] = "max-age=86400"
+    return response
 
 
 def admin_logout(request: HttpRequest) -> HttpResponse:

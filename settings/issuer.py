@@ -24,6 +24,8 @@ DATABASES = site_databases("issuer")
 CACHES = site_caches("issuer")
 
 INSTALLED_APPS = [
+    # First, so its admin/base_site.html (the inspector link, the icon) is the one the admin renders.
+    "issuer",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.sessions",
@@ -31,7 +33,6 @@ INSTALLED_APPS = [
     *INSTALLED_APPS,
     "rest_framework_simplejwt",
     "rest_framework_simplejwt.token_blacklist",
-    "issuer",
 ]
 
 MIDDLEWARE = [
@@ -105,6 +106,8 @@ SESSION_COOKIE_NAME = f"{HOST_COOKIE_PREFIX}sso_issuer_session"
 # share cookies across ports, and in production a sibling subdomain must not pass this site's CSRF check.
 CSRF_COOKIE_NAME = f"{HOST_COOKIE_PREFIX}sso_issuer_csrftoken"
 CSRF_TRUSTED_ORIGINS = [SSO_ISSUER_URL]
+# A refused form says so on the issuer's own notice page, not Django's bare 403.
+CSRF_FAILURE_VIEW = "issuer.web.csrf_failure"
 # Browser sign-on (issuer/web.py, issuer/browser.py). The access cookie is the one every relying app reads
 # (SSO_CLIENT["ACCESS_COOKIE_NAME"]), on SSO_COOKIE_DOMAIN. The refresh cookie is read only here: host-only,
 # and sent only to the paths under REFRESH_COOKIE_PATH, which renew or end the session.

@@ -98,6 +98,18 @@ class Stack:
         for site in list(self.processes):
             self.stop(site)
 
+    def emailed_reset_links(self, *, at_least: int = 1) -> list[str]:
+        """The password-reset links mailed so far by a stack with the file-based mail backend in
+        `<data_dir>/mail`. The issuer sends after it has answered, so wait (bounded) for the mail."""
+        mail_dir = self.data_dir / "mail"
+        deadline = time.monotonic() + 10
+        while True:
+            text = "".join(path.read_text() for path in sorted(mail_dir.glob("*"))) if mail_dir.exists() else ""
+            links = re.findall(r"(http\S+/password-reset/\S+/)", text)
+            if len(links) >= at_least or time.monotonic() > deadline:
+                return links
+            time.sleep(0.05)
+
     def token(self, username: str, **extra) -> dict:
         response = requests.post(
             f"{self.internal['issuer']}/api/token/",

@@ -4,7 +4,6 @@ command line."""
 
 import re
 import subprocess
-import time
 
 import pytest
 import requests
@@ -29,18 +28,6 @@ def csrf_token(page: requests.Response) -> str:
     return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
 
 
-def emailed_links(stack, *, at_least: int = 1) -> list[str]:
-    """The links mailed so far. The issuer sends after it has answered, so wait (bounded) for the mail."""
-    mail_dir = stack.data_dir / "mail"
-    deadline = time.monotonic() + 10
-    while True:
-        text = "".join(path.read_text() for path in sorted(mail_dir.glob("*"))) if mail_dir.exists() else ""
-        links = re.findall(r"(http\S+/password-reset/\S+/)", text)
-        if len(links) >= at_least or time.monotonic() > deadline:
-            return links
-        time.sleep(0.05)
-
-
 def inspect_token(stack, token: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [PYTHON, "manage.py", "inspect_token", "-", "--settings=settings.issuer"],
@@ -62,7 +49,7 @@ def test_reset_bobs_password_from_the_emailed_link_once(stack):
         timeout=10,
     )
     assert sent.status_code == 200 and "If an account uses that address" in sent.text
-    (link,) = emailed_links(stack)
+    (link,) = stack.emailed_reset_links()
     assert link.startswith(stack.url["issuer"] + "/password-reset/")
     token = link.rstrip("/").rsplit("/", 1)[1]
     link = link.replace(stack.url["issuer"], issuer)
@@ -104,7 +91,7 @@ def test_reset_bobs_password_from_the_emailed_link_once(stack):
 
 def test_unknown_addresses_get_the_same_answer_and_no_mail(stack):
     issuer = stack.internal["issuer"]
-    before = len(emailed_links(stack, at_least=0))
+    before = len(stack.emailed_reset_links(at_least=0))
     browser = requests.Session()
     form = browser.get(f"{issuer}/password-reset/", timeout=10)
     sent = browser.post(
@@ -113,7 +100,7 @@ def test_unknown_addresses_get_the_same_answer_and_no_mail(stack):
         timeout=10,
     )
     assert sent.status_code == 200 and "If an account uses that address" in sent.text
-    assert len(emailed_links(stack, at_least=0)) == before
+    assert len(stack.emailed_reset_links(at_least=0)) == before
 
 
 def test_inspect_an_access_token_from_the_command_line(stack):

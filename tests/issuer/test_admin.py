@@ -111,6 +111,7 @@ def test_the_user_page_shows_app_access_and_sessions(admin_client, users, signed
     for session in signed_in_bob:
         assert session.sid in page
     assert "refresh_jti" not in page
+    assert "access to Orders" in page and "RelyingApp_users object" not in page
 
 
 # ---- users --------------------------------------------------------------------------------------------

@@ -3,11 +3,12 @@ logout page, the home page, and clickjacking protection on each."""
 
 import pytest
 from django.test import Client
+from rest_framework.test import APIClient
 
 from issuer import browser, web
 from issuer.models import AuditEvent, SSOSession
 
-from .conftest import PASSWORD
+from .conftest import PASSWORD, obtain
 
 pytestmark = pytest.mark.django_db
 
@@ -163,8 +164,45 @@ def test_a_throttled_sign_in_gets_429_and_no_cookie(client, users, monkeypatch):
     monkeypatch.setattr(web.services, "credentials_authenticate", throttled)
     response = sign_in(client, "bob")
     assert response.status_code == 429
-    assert web.LOGIN_THROTTLED in response.content.decode()
+    assert f"{web.LOGIN_THROTTLED} Try again in 1 minute." in response.content.decode()
+    assert response["Retry-After"] == "60"
     assert "sso_access" not in response.cookies
+
+
+@pytest.mark.parametrize(
+    ("seconds", "words"),
+    [(1, "1 second"), (45, "45 seconds"), (60, "1 minute"), (61, "2 minutes"), (600, "10 minutes")],
+)
+def test_the_wait_is_said_in_words_never_shorter_than_it_is(seconds, words):
+    assert web.wait_in_words(seconds) == words
+
+
+def test_signing_in_sets_last_login_on_every_path(client, users):
+    assert users["bob"].last_login is None
+    sign_in(client, "bob")
+    users["bob"].refresh_from_db()
+    first = users["bob"].last_login
+    assert first is not None
+    assert obtain(APIClient(), "bob").status_code == 200
+    users["bob"].refresh_from_db()
+    assert users["bob"].last_login > first
+    sign_in(client, "carol", password="wrong")
+    users["carol"].refresh_from_db()
+    assert users["carol"].last_login is None, "a failed attempt is no login"
+
+
+@pytest.mark.parametrize(
+    ("target", "name"),
+    [(ORDERS_PAGE, "Orders"), ("/admin/issuer/auditevent/", "Administration"), ("/inspect/", "the token inspector")],
+)
+def test_the_login_page_says_where_signing_in_leads(client, apps, target, name):
+    page = client.get("/login/", {"next": target}).content.decode()
+    assert f"To continue to <strong>{name}</strong>." in page
+
+
+def test_the_login_page_for_home_names_no_app(client, apps):
+    assert "login-destination" not in client.get("/login/").content.decode()
+    assert "login-destination" not in client.get("/login/", {"next": "http://localhost:8003/"}).content.decode()
 
 
 @pytest.mark.parametrize(
@@ -193,8 +231,41 @@ def test_the_login_form_needs_its_csrf_token(users):
 def test_a_person_sent_to_an_app_they_may_not_use_is_told_so(client, users):
     response = sign_in(client, "carol", next_url=ORDERS_PAGE)
     assert response.status_code == 403
-    assert "No access to Orders" in response.content.decode()
+    page = response.content.decode()
+    assert "No access to Orders" in page
+    assert "Signed in as <strong>carol</strong>" in page
+    assert 'href="/logout/?next=http%3A%2F%2Flocalhost%3A8001%2Fapi%2Forders%2F"' in page, "someone else may"
     assert "sso_access" in response.cookies, "still signed in, for the apps carol may use"
+
+
+@pytest.mark.parametrize(("target", "name"), [("/admin/", "Administration"), ("/inspect/", "the token inspector")])
+def test_someone_not_staff_signing_in_for_a_staff_page_is_told_why(client, users, target, name):
+    response = sign_in(client, "bob", next_url=target)
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert f"No access to {name}" in page and "Signed in as <strong>bob</strong>" in page
+    assert f"{name} is for staff accounts only." in page
+    assert "sso_access" in response.cookies, "still signed in, for bob's apps"
+    # The admin sends them to its login page on the next visit too: the same answer there, not the form.
+    again = client.get("/admin/login/", {"next": target})
+    assert again.status_code == 403 and f"No access to {name}" in again.content.decode()
+
+
+def test_staff_signing_in_for_a_staff_page_go_there(client, users):
+    assert sign_in(client, "alice", next_url="/inspect/")["Location"] == "/inspect/"
+
+
+def test_a_refused_form_gets_the_issuers_notice(users):
+    response = Client(enforce_csrf_checks=True).post("/login/", {"username": "bob", "password": PASSWORD})
+    assert response.status_code == 403
+    assert "This form could not be sent" in response.content.decode()
+    assert "/static/issuer/sso.css" in response.content.decode()
+
+
+def test_the_icon_is_on_every_page_and_at_favicon_ico(client):
+    assert 'rel="icon" href="/static/issuer/favicon.svg"' in client.get("/login/").content.decode()
+    response = client.get("/favicon.ico")
+    assert response.status_code == 302 and response["Location"] == "/static/issuer/favicon.svg"
 
 
 # ---- the admin's Django session -----------------------------------------------------------------------
@@ -295,6 +366,13 @@ def test_home_shows_who_is_signed_in_and_their_apps(client, users):
     assert '<span id="home-username">carol</span>' in page
     assert "catalog_manager" in page
     assert "http://localhost:8002/" in page and "http://localhost:8001/" not in page
+
+
+def test_home_links_staff_to_the_inspector(client, users):
+    sign_in(client, "bob")
+    assert "/inspect/" not in client.get("/").content.decode()
+    sign_in(client, "alice")
+    assert 'href="/inspect/" id="home-inspector"' in client.get("/").content.decode()
 
 
 def test_home_forgets_a_revoked_session(client, users):

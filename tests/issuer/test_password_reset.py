@@ -123,8 +123,11 @@ def test_the_link_is_built_from_the_issuer_url_never_the_host_header(client, use
     assert link_in(mailoutbox[-1]).startswith(settings.SSO_ISSUER_URL + "/")
 
 
-def test_reset_from_the_link_once(client, api, users, bob_link, django_capture_on_commit_callbacks):
+def test_reset_from_the_link_once(client, api, users, mailoutbox, django_capture_on_commit_callbacks):
     session = obtain(api, "bob").json()["sid"]
+    # Asked for after signing in: a sign-in spends the links asked for before it (the next test).
+    request_reset(client)
+    bob_link = link_in(mailoutbox[-1])
     opened = client.get(path_of(bob_link))
     assert opened.status_code == 302 and opened["Location"] == "/password-reset/set/"
     form = client.get("/password-reset/set/")
@@ -142,6 +145,25 @@ def test_reset_from_the_link_once(client, api, users, bob_link, django_capture_o
     assert again.status_code == 400 and b"cannot be used" in again.content
     assert set_password(client, bob_link, "yet another passphrase 7").status_code == 400
     assert obtain(api, "bob", NEW_PASSWORD).status_code == 200
+
+
+def test_only_the_answers_at_the_tokens_url_withhold_the_referer(client, users, bob_link):
+    # With `no-referrer` on the form pages Chromium posts `Origin: null`, which Django's CSRF check refuses.
+    opened = client.get(path_of(bob_link))
+    assert opened["Referrer-Policy"] == "no-referrer"
+    assert client.get("/password-reset/bogus/")["Referrer-Policy"] == "no-referrer"
+    form = client.get(opened["Location"])
+    assert form["Referrer-Policy"] == "same-origin"
+    assert b'name="referrer"' not in form.content
+    assert client.get("/password-reset/")["Referrer-Policy"] == "same-origin"
+
+
+def test_signing_in_after_asking_spends_the_link(client, api, users, bob_link):
+    # Every sign-in sets last_login, which the link's fingerprint covers (as Django's reset tokens do): a
+    # person who remembered their password, or an old link found in a mailbox later, changes nothing.
+    assert obtain(api, "bob").status_code == 200
+    assert client.get(path_of(bob_link)).status_code == 400
+    assert User.objects.get(username="bob").check_password(PASSWORD)
 
 
 @pytest.mark.parametrize(
