@@ -8,8 +8,10 @@ from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from . import clients, keys, services
 from .models import AuditEvent, RelyingApp, ServiceClient, SigningKey, SSOSession
+from .services import service_clients as clients
+from .services import sessions as services
+from .signing import keys
 
 User = get_user_model()
 

@@ -6,7 +6,7 @@ from rest_framework.request import Request
 from rest_framework_simplejwt.exceptions import TokenError
 
 from .models import SSOSession
-from .tokens import SSOAccessToken
+from .signing.tokens import SSOAccessToken
 
 User = get_user_model()
 

@@ -6,7 +6,7 @@ from django.contrib import auth
 from django.http import HttpRequest, HttpResponse
 
 from .models import SSOSession
-from .web import SESSION_SID_KEY
+from .views.pages import SESSION_SID_KEY
 
 
 class AdminSessionFollowsSSOSessionMiddleware:

@@ -3,7 +3,10 @@
 from django.contrib import admin
 from django.urls import path
 
-from . import inspect_views, password_reset_views, views, web
+from .views import api as views
+from .views import inspector as inspect_views
+from .views import pages as web
+from .views import password_reset as password_reset_views
 
 urlpatterns = [
     path("api/token/", views.TokenObtainView.as_view(), name="token_obtain"),

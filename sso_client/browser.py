@@ -9,8 +9,9 @@ from django.http import HttpResponseRedirect
 from rest_framework import exceptions
 from rest_framework.request import Request
 
+from webguard.errors import api_exception_handler
+
 from .conf import sso_settings
-from .errors import api_exception_handler
 
 
 def _issuer_page(path: str, request: Request) -> str:

@@ -4,8 +4,9 @@ logout page, the home page, and clickjacking protection on each."""
 import pytest
 from django.test import Client
 
-from issuer import browser, web
 from issuer.models import AuditEvent, SSOSession
+from issuer.services import browser
+from issuer.views import pages as web
 
 from .conftest import PASSWORD
 

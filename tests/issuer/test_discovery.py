@@ -4,8 +4,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from django.conf import settings
 
-from issuer import keys
 from issuer.models import SigningKey
+from issuer.signing import keys
 
 pytestmark = pytest.mark.django_db
 

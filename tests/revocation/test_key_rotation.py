@@ -14,8 +14,9 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.test import Client
 
-from issuer import clock, keys
+from issuer import clock
 from issuer.models import AuditEvent, SigningKey, SSOSession
+from issuer.signing import keys
 
 from .conftest import sign_in
 

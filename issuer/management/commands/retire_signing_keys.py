@@ -2,8 +2,8 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from issuer import keys
 from issuer.models import SigningKey
+from issuer.signing import keys
 
 
 class Command(BaseCommand):

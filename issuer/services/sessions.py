@@ -11,9 +11,10 @@ from django.db import transaction
 from django.db.models import Q
 from rest_framework_simplejwt.exceptions import TokenError
 
-from . import clock, throttles
-from .models import AuditEvent, RelyingApp, SSOSession
-from .tokens import SSOAccessToken, SSORefreshToken
+from .. import clock
+from ..models import AuditEvent, RelyingApp, SSOSession
+from ..signing.tokens import SSOAccessToken, SSORefreshToken
+from . import throttles
 
 logger = logging.getLogger(__name__)
 User = get_user_model()

@@ -22,7 +22,7 @@ import unicodedata
 from django.conf import settings
 from django.core.cache import cache
 
-from . import clock
+from .. import clock
 
 logger = logging.getLogger(__name__)
 

@@ -16,9 +16,10 @@ from django.conf import settings
 from rest_framework_simplejwt.backends import TokenBackend
 from rest_framework_simplejwt.exceptions import TokenBackendError
 
-from . import clock, password_reset
-from .models import RelyingApp, ServiceClient, SSOSession
-from .tokens import REQUIRED_ACCESS_CLAIMS, access_backend, password_reset_backend, refresh_backend
+from .. import clock
+from ..models import RelyingApp, ServiceClient, SSOSession
+from ..signing.tokens import REQUIRED_ACCESS_CLAIMS, access_backend, password_reset_backend, refresh_backend
+from . import password_reset
 
 MAX_TOKEN_BYTES = 16 * 1024
 TIME_CLAIMS = ("exp", "iat", "nbf", "auth_time")

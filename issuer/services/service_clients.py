@@ -7,10 +7,11 @@ from dataclasses import dataclass
 
 from django.contrib.auth.hashers import make_password
 
-from . import clock, throttles
-from .models import AuditEvent, ServiceClient
-from .services import audit_record
-from .tokens import SSOServiceToken
+from .. import clock
+from ..models import AuditEvent, ServiceClient
+from ..signing.tokens import SSOServiceToken
+from . import throttles
+from .sessions import audit_record
 
 logger = logging.getLogger(__name__)
 

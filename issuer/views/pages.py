@@ -22,9 +22,10 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import browser, services
-from .http import client_ip
-from .models import RelyingApp, SSOSession
+from ..http import client_ip
+from ..models import RelyingApp, SSOSession
+from ..services import browser
+from ..services import sessions as services
 
 # The Django session of a staff member who signed in here remembers its SSO session, so ending that SSO
 # session ends the admin session too (issuer.middleware).

@@ -23,8 +23,8 @@ from django.db import transaction
 from jwt.algorithms import RSAAlgorithm
 from jwt.utils import base64url_encode
 
-from . import clock
-from .models import AuditEvent, SigningKey
+from .. import clock
+from ..models import AuditEvent, SigningKey
 
 logger = logging.getLogger(__name__)
 

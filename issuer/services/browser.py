@@ -13,9 +13,10 @@ from django.core.cache import cache
 from django.utils.http import url_has_allowed_host_and_scheme
 from rest_framework_simplejwt.exceptions import TokenError
 
-from . import clock, services
-from .models import RelyingApp, SSOSession
-from .tokens import SSOAccessToken, SSORefreshToken
+from .. import clock
+from ..models import RelyingApp, SSOSession
+from ..signing.tokens import SSOAccessToken, SSORefreshToken
+from . import sessions as services
 
 logger = logging.getLogger(__name__)
 

@@ -25,10 +25,10 @@ from django.urls import reverse
 from django.utils.crypto import constant_time_compare, salted_hmac
 from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
 
-from . import clock
-from .models import AuditEvent
-from .services import audit_record
-from .tokens import PasswordResetToken
+from .. import clock
+from ..models import AuditEvent
+from ..signing.tokens import PasswordResetToken
+from .sessions import audit_record
 
 logger = logging.getLogger(__name__)
 User = get_user_model()
