@@ -1,6 +1,6 @@
 """Browser sign-on rules at the issuer: where a browser may be sent after signing in, which relying app a
 URL belongs to, who the access cookie says is signed in, and renewing a session from its refresh cookie when
-several tabs race to do it. The views in issuer/web.py call these."""
+several tabs race to do it. The views in issuer/views/pages.py call these."""
 
 import logging
 import time

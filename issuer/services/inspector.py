@@ -3,7 +3,7 @@ and now, and if not, exactly why. Used by `manage.py inspect_token` and the staf
 
 It verifies the way the issuer does: the same backends pick the key (the published JWKS for RS256 tokens,
 the issuer-only HMAC keys for refresh and reset tokens) and the algorithm, the session table and the service
-clients say what has been revoked, and reset links are judged by issuer.password_reset itself. It only reads:
+clients say what has been revoked, and reset links are judged by issuer.services.password_reset itself. It only reads:
 inspecting a rotated refresh token does not count as reusing it. Time checks have no leeway (relying apps
 allow SSO_LEEWAY_SECONDS more)."""
 

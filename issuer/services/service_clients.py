@@ -25,7 +25,7 @@ class InvalidClient(ServiceTokenError):
 
 
 class ClientThrottled(ServiceTokenError):
-    """Too many failed attempts for this client id or from this address (issuer.throttles, the same limits
+    """Too many failed attempts for this client id or from this address (issuer.services.throttles, the same limits
     as sign-on); try again after `retry_after` seconds."""
 
     def __init__(self, retry_after: int) -> None:

@@ -78,7 +78,7 @@ refresh_backend = SimpleLazyObject(_refresh_backend)
 
 
 class SSOAccessToken(AccessToken):
-    """An RS256 access token; its claims are set by issuer.services."""
+    """An RS256 access token; its claims are set by issuer.services.sessions."""
 
     def get_token_backend(self) -> TokenBackend:
         return access_backend

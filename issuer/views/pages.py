@@ -1,6 +1,6 @@
 """The issuer's browser pages: sign in, sign out, the cookie renewal that relying apps send browsers to, and
-the credentialed endpoint that gives script on a relying origin a Bearer token. Thin: issuer.browser and
-issuer.services decide.
+the credentialed endpoint that gives script on a relying origin a Bearer token. Thin: issuer.services.browser
+and issuer.services.sessions decide.
 
 Two cookies carry a browser session. `sso_access` holds the access token, HttpOnly, on SSO_COOKIE_DOMAIN so
 every relying app receives it, and lives as long as the token. `sso_refresh` holds the refresh token,

@@ -1,5 +1,5 @@
 """Password reset over the web: the pages a person uses from the emailed link, and the same two steps as an
-API. Thin: issuer.password_reset decides."""
+API. Thin: issuer.services.password_reset decides."""
 
 import logging
 

@@ -1,4 +1,4 @@
-"""Login throttling in the service layer (issuer.throttles through credentials_authenticate), with the clock
+"""Login throttling in the service layer (issuer.services.throttles through credentials_authenticate), with the clock
 moved instead of waited for, and the address it keys on (issuer.http.client_ip)."""
 
 import uuid
