@@ -9,6 +9,8 @@ from django.contrib.auth.models import Group
 from django.core.validators import RegexValidator
 from django.db import models
 
+from sso_client.claims import SERVICE_SUBJECT_PREFIX
+
 
 def new_session_id() -> str:
     return secrets.token_urlsafe(16)
@@ -158,7 +160,7 @@ class ServiceClient(models.Model):
 
     @property
     def subject(self) -> str:
-        return f"service:{self.client_id}"
+        return f"{SERVICE_SUBJECT_PREFIX}{self.client_id}"
 
     @property
     def scope_list(self) -> list[str]:

@@ -10,11 +10,9 @@ the client at the issuer, which stops new tokens; the ones issued expire within 
 from dataclasses import dataclass
 from typing import Any
 
+from .claims import SERVICE_REQUIRED_CLAIMS, SERVICE_SUBJECT_PREFIX
 from .conf import sso_settings
 from .verify import TokenRejected, signed_claims_verify
-
-SERVICE_REQUIRED_CLAIMS = ["iss", "sub", "aud", "exp", "iat", "jti", "token_type", "scope"]
-SERVICE_SUBJECT_PREFIX = "service:"
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,14 @@ from rest_framework_simplejwt.backends import TokenBackend
 from rest_framework_simplejwt.exceptions import TokenBackendError, TokenBackendExpiredToken
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken, Token
 
+from sso_client.claims import ACCESS_REQUIRED_CLAIMS
 from sso_client.jws import MalformedToken, compact_jws_check
 
 from . import keys
 
-REQUIRED_ACCESS_CLAIMS = ["iss", "sub", "aud", "exp", "iat", "jti", "token_type", "sid"]
+# The issuer-only kinds; what leaves the issuer (access and service tokens) is defined in sso_client.claims.
+REFRESH_REQUIRED_CLAIMS = ("iss", "sub", "aud", "exp", "iat", "jti", "token_type", "sid")
+PASSWORD_RESET_REQUIRED_CLAIMS = ("iss", "sub", "aud", "exp", "iat", "jti", "token_type", "fp")
 
 
 class KeyedRS256Backend(TokenBackend):
@@ -55,7 +58,7 @@ class KeyedRS256Backend(TokenBackend):
                 audience=self.audience,
                 issuer=self.issuer,
                 leeway=self.get_leeway(),
-                options={"require": REQUIRED_ACCESS_CLAIMS, "verify_signature": verify},
+                options={"require": ACCESS_REQUIRED_CLAIMS, "verify_signature": verify},
             )
         except jwt.ExpiredSignatureError as e:
             raise TokenBackendExpiredToken("Token is expired") from e
