@@ -31,8 +31,9 @@ def main() -> None:
     from django.utils import timezone
 
     from bench.timing import median_per_call
-    from issuer import keys, services
     from issuer.models import SSOSession
+    from issuer.services import sessions as services
+    from issuer.signing import keys
 
     username, password = params["username"], params["password"]
     user = get_user_model().objects.get(username=username)

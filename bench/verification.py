@@ -30,9 +30,10 @@ def _verification_costs(raw: str) -> dict:
 
     from bench.timing import best_per_call
     from sso_client.authentication import SSOAuthentication
+    from sso_client.claims import ACCESS_REQUIRED_CLAIMS
     from sso_client.conf import sso_settings
     from sso_client.state import issuer_state
-    from sso_client.verify import REQUIRED_CLAIMS, token_verify, verified_cache
+    from sso_client.verify import token_verify, verified_cache
 
     conf = sso_settings()
     token = token_verify(raw)  # first use: discovery, JWKS and revocation list from the issuer
@@ -57,7 +58,7 @@ def _verification_costs(raw: str) -> dict:
             audience=conf["AUDIENCE"],
             issuer=conf["ISSUER"],
             leeway=conf["LEEWAY_SECONDS"],
-            options={"require": REQUIRED_CLAIMS, "strict_aud": False},
+            options={"require": ACCESS_REQUIRED_CLAIMS, "strict_aud": False},
         )
 
     def verify_cold() -> None:

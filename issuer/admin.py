@@ -10,8 +10,10 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html
 
-from . import clients, keys, services
 from .models import AuditEvent, RelyingApp, ServiceClient, SigningKey, SSOSession
+from .services import service_clients as clients
+from .services import sessions as services
+from .signing import keys
 
 User = get_user_model()
 

@@ -8,34 +8,38 @@ from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 from rest_framework_simplejwt.exceptions import TokenError
 
-from .models import SSOSession
-from .tokens import SSOAccessToken
+from sso_client.bearer import MalformedBearerHeader, bearer_token
+
+from .selectors import live_session_get
+from .signing.tokens import SSOAccessToken
 
 User = get_user_model()
+TOKEN_NOT_VALID = "Token is invalid or expired."
 
 
 class IssuerAccessTokenAuthentication(authentication.BaseAuthentication):
     """`Authorization: Bearer <access token>`; the session must still be live (the issuer can ask its database)."""
 
-    keyword = "Bearer"
-
     def authenticate(self, request: Request):
-        parts = authentication.get_authorization_header(request).split()
-        if not parts or parts[0].lower() != self.keyword.lower().encode():
-            return None
-        if len(parts) != 2:
-            raise exceptions.AuthenticationFailed("Invalid Authorization header.", code="bad_authorization_header")
         try:
-            token = SSOAccessToken(parts[1].decode("ascii"))
-        except (TokenError, UnicodeDecodeError) as e:
-            raise exceptions.AuthenticationFailed("Token is invalid or expired.", code="token_not_valid") from e
+            raw = bearer_token(request)
+        except MalformedBearerHeader as e:
+            if e.code == "bad_authorization_header":
+                raise exceptions.AuthenticationFailed("Invalid Authorization header.", code=e.code) from e
+            raise exceptions.AuthenticationFailed(TOKEN_NOT_VALID, code="token_not_valid") from e
+        if raw is None:
+            return None
+        try:
+            token = SSOAccessToken(raw)
+        except TokenError as e:
+            raise exceptions.AuthenticationFailed(TOKEN_NOT_VALID, code="token_not_valid") from e
         audience = token["aud"] if isinstance(token["aud"], list) else [token["aud"]]
         if audience != [settings.SSO_ISSUER["AUDIENCE"]]:
             # A token that also names relying apps was handed to them: it must not open this API.
-            raise exceptions.AuthenticationFailed("Token is invalid or expired.", code="token_not_valid")
-        session = SSOSession.objects.select_related("user").filter(sid=token["sid"], revoked_at__isnull=True).first()
-        if session is None or not session.user.is_active or str(session.user.pk) != token["sub"]:
-            raise exceptions.AuthenticationFailed("Token is invalid or expired.", code="token_not_valid")
+            raise exceptions.AuthenticationFailed(TOKEN_NOT_VALID, code="token_not_valid")
+        session = live_session_get(sid=token["sid"], sub=token["sub"])
+        if session is None:
+            raise exceptions.AuthenticationFailed(TOKEN_NOT_VALID, code="token_not_valid")
         return session.user, token
 
     def authenticate_header(self, request: Request) -> str:

@@ -5,7 +5,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
-from sso_client.deployment import production_errors, secret_is_weak
+from webguard.deployment import production_errors, secret_is_weak
 
 
 # Not deploy-only: `check`, `migrate` and gunicorn's start (gunicorn.conf.py) all refuse on these.

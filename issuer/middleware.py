@@ -5,8 +5,8 @@ from collections.abc import Callable
 from django.contrib import auth
 from django.http import HttpRequest, HttpResponse
 
-from .models import SSOSession
-from .web import SESSION_SID_KEY
+from .selectors import session_is_live
+from .views.pages import SESSION_SID_KEY
 
 
 class AdminSessionFollowsSSOSessionMiddleware:
@@ -20,6 +20,6 @@ class AdminSessionFollowsSSOSessionMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         session = getattr(request, "session", None)
         sid = session.get(SESSION_SID_KEY) if session is not None else None
-        if sid and not SSOSession.objects.filter(sid=sid, revoked_at__isnull=True).exists():
+        if sid and not session_is_live(sid=sid):
             auth.logout(request)
         return self.get_response(request)

@@ -9,6 +9,8 @@ from django.contrib.auth.models import Group
 from django.core.validators import RegexValidator
 from django.db import models
 
+from sso_client.claims import SERVICE_SUBJECT_PREFIX
+
 
 def new_session_id() -> str:
     return secrets.token_urlsafe(16)
@@ -168,7 +170,7 @@ class ServiceClient(models.Model):
 
     @property
     def subject(self) -> str:
-        return f"service:{self.client_id}"
+        return f"{SERVICE_SUBJECT_PREFIX}{self.client_id}"
 
     @property
     def scope_list(self) -> list[str]:
@@ -188,7 +190,7 @@ class ServiceClient(models.Model):
 class ThrottleCounter(models.Model):
     """One security counter (failed sign-ons per username or address, reset mails per address) and the end
     of its window. In the database, not the cache: a cache evicts entries under memory pressure, and anything
-    an attacker can make the issuer write there would then flush a lockout (issuer.throttles)."""
+    an attacker can make the issuer write there would then flush a lockout (issuer.services.throttles)."""
 
     scope = models.CharField(max_length=40)
     # A digest of the identity (a username, an address, an email): attacker-chosen text is never a key.

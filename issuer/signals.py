@@ -10,8 +10,8 @@ from django.db import transaction
 from django.db.models.signals import pre_delete, pre_save
 from django.dispatch import receiver
 
-from . import services
 from .models import SSOSession
+from .services import sessions as services
 
 User = get_user_model()
 

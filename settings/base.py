@@ -47,12 +47,12 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "sso_client.security.CorsMiddleware",
+    "webguard.security.CorsMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "sso_client.security.SecurityHeadersMiddleware",
-    "sso_client.security.RequestSizeLimitMiddleware",
+    "webguard.security.SecurityHeadersMiddleware",
+    "webguard.security.RequestSizeLimitMiddleware",
 ]
 
 TEMPLATES = [
@@ -123,11 +123,11 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_PARSER_CLASSES": [
-        "sso_client.parsers.JSONParser",  # DRF's, with a generic 400 for hostile JSON (sso_client.parsers)
+        "webguard.parsers.JSONParser",  # DRF's, with a generic 400 for hostile JSON (webguard.parsers)
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",  # what the browsable API's HTML forms send
     ],
-    "EXCEPTION_HANDLER": "sso_client.errors.api_exception_handler",
+    "EXCEPTION_HANDLER": "webguard.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
 
@@ -154,9 +154,9 @@ SECURE_HSTS_PRELOAD = HTTPS and env.bool("DJANGO_HSTS_PRELOAD", default=True)
 # Behind a TLS-terminating proxy that sets X-Forwarded-Proto. Only trusted when the deployment says so.
 if env.bool("DJANGO_BEHIND_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-# Bound request bodies: a token endpoint never needs more. Larger ones get 413 (sso_client.security).
+# Bound request bodies: a token endpoint never needs more. Larger ones get 413 (webguard.security).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
-# Every page's Content-Security-Policy (sso_client.security): scripts and styles from this site only (style
+# Every page's Content-Security-Policy (webguard.security): scripts and styles from this site only (style
 # attributes allowed: DRF's browsable API uses a few), no plugins, no framing (clickjacking), no <base>
 # hijack; forms and script calls may reach the configured sites only, since sign-on moves between them.
 SSO_CONTENT_SECURITY_POLICY = "; ".join(

@@ -65,7 +65,7 @@ REST_FRAMEWORK = {
 ACCESS_TOKEN_LIFETIME = timedelta(seconds=env.int("SSO_ACCESS_TOKEN_SECONDS", default=300))
 REFRESH_TOKEN_LIFETIME = timedelta(seconds=env.int("SSO_REFRESH_TOKEN_SECONDS", default=14 * 24 * 3600))
 
-# simplejwt builds and checks the token objects; issuer.tokens supplies the keyed RS256 backend per token
+# simplejwt builds and checks the token objects; issuer.signing.tokens supplies the keyed RS256 backend per token
 # class, so ALGORITHM/SIGNING_KEY here only describe the stock backend, which nothing uses to sign.
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": ACCESS_TOKEN_LIFETIME,
@@ -107,8 +107,8 @@ SESSION_COOKIE_NAME = f"{HOST_COOKIE_PREFIX}sso_issuer_session"
 CSRF_COOKIE_NAME = f"{HOST_COOKIE_PREFIX}sso_issuer_csrftoken"
 CSRF_TRUSTED_ORIGINS = [SSO_ISSUER_URL]
 # A refused form says so on the issuer's own notice page, not Django's bare 403.
-CSRF_FAILURE_VIEW = "issuer.web.csrf_failure"
-# Browser sign-on (issuer/web.py, issuer/browser.py). The access cookie is the one every relying app reads
+CSRF_FAILURE_VIEW = "issuer.views.pages.csrf_failure"
+# Browser sign-on (issuer/views/pages.py, issuer/services/browser.py). The access cookie is the one every relying app reads
 # (SSO_CLIENT["ACCESS_COOKIE_NAME"]), on SSO_COOKIE_DOMAIN. The refresh cookie is read only here: host-only,
 # and sent only to the paths under REFRESH_COOKIE_PATH, which renew or end the session.
 SSO_BROWSER = {
@@ -125,7 +125,7 @@ CORS_URLS_REGEX = r"^/(api/.*|session/token/)$"
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 # How many reverse proxies in front of the issuer append to X-Forwarded-For (0: trust none of it).
 SSO_TRUSTED_PROXY_COUNT = env.int("SSO_TRUSTED_PROXY_COUNT", default=0)
-# Failed sign-ons allowed per username and per client address in each window (issuer.throttles), in the cache.
+# Failed sign-ons allowed per username and per client address in each window (issuer.services.throttles), in the cache.
 SSO_LOGIN_THROTTLE = {
     "FAILURES_PER_USERNAME": env.int("SSO_LOGIN_FAILURES_PER_USERNAME", default=5),
     "FAILURES_PER_IP": env.int("SSO_LOGIN_FAILURES_PER_IP", default=30),

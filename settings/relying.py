@@ -21,28 +21,17 @@ REST_FRAMEWORK = {
     "VIEW_DESCRIPTION_FUNCTION": "sso_client.renderers.view_description",
 }
 
-# Each relying site sets SSO_CLIENT["AUDIENCE"] to its own audience.
+# What the environment may change in sso_client's defaults (sso_client.conf.DEFAULTS lists and explains every
+# key); each relying site adds its own "AUDIENCE".
 SSO_CLIENT = {
     "ISSUER": SSO_ISSUER_URL,
     # Where this process reaches the issuer, when that differs from its public URL (a private network).
     "ISSUER_INTERNAL_URL": env.str("SSO_ISSUER_INTERNAL_URL", default="") or SSO_ISSUER_URL,
-    "AUDIENCE": None,
-    "ALGORITHMS": ["RS256"],
     "LEEWAY_SECONDS": env.int("SSO_LEEWAY_SECONDS", default=30),
-    # How often the revoked-session list is refreshed: the revocation window at this app.
     "REVOCATION_REFRESH_SECONDS": env.float("SSO_REVOCATION_REFRESH_SECONDS", default=5.0),
-    # An unknown kid triggers at most one JWKS fetch per this many seconds.
     "JWKS_MIN_REFETCH_SECONDS": env.float("SSO_JWKS_MIN_REFETCH_SECONDS", default=10.0),
-    # A JWKS copy this old is refetched in the background of the next request that needs it.
     "JWKS_MAX_AGE_SECONDS": env.int("SSO_JWKS_MAX_AGE_SECONDS", default=300),
     "HTTP_TIMEOUT_SECONDS": env.float("SSO_HTTP_TIMEOUT_SECONDS", default=3.0),
-    "HTTP_MAX_BYTES": 256 * 1024,
-    # The revocation list grows with sign-outs (about 25 bytes a session, kept ~7 minutes): room for
-    # 160,000, so a burst of revocations (one user ending thousands of sessions) cannot push it past the
-    # limit and freeze every app on its last good list.
-    "REVOCATION_MAX_BYTES": 4 * 1024 * 1024,
-    "ACCESS_COOKIE_NAME": "sso_access",
-    "VERIFIED_CACHE_SIZE": 4096,
     # The relying apps every relying page links to (those the person's token names in `aud`); a further
     # origin (SSO_EXTRA_RELYING_ORIGINS) is named by its host and always listed.
     "APPS": [

@@ -8,6 +8,7 @@ from django.middleware.csrf import CsrfViewMiddleware
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
+from .bearer import MalformedBearerHeader, bearer_token, has_authorization_header
 from .conf import sso_settings
 from .service import ServiceCaller, VerifiedServiceToken, service_caller_from, service_token_verify
 from .user import SSOUser
@@ -19,6 +20,13 @@ NOT_VALID = "Authentication credentials were not valid."
 CSRF_FAILED = "CSRF Failed: the request did not pass the CSRF check."
 
 
+def _bearer_or_refuse(request: Request) -> str | None:
+    try:
+        return bearer_token(request)
+    except MalformedBearerHeader as e:
+        raise exceptions.AuthenticationFailed(NOT_VALID, code=e.code) from e
+
+
 class _CSRFCheck(CsrfViewMiddleware):
     def _reject(self, request, reason):
         return reason
@@ -28,18 +36,11 @@ class SSOAuthentication(authentication.BaseAuthentication):
     """Accepts SSO access tokens for this app's audience; the user is built from the claims."""
 
     def authenticate(self, request: Request) -> tuple[SSOUser, VerifiedToken] | None:
-        header = authentication.get_authorization_header(request).split()
+        raw = _bearer_or_refuse(request)
         via_cookie = False
-        if header:
-            if header[0].lower() != b"bearer":
-                return None
-            if len(header) != 2:
-                raise exceptions.AuthenticationFailed(NOT_VALID, code="bad_authorization_header")
-            try:
-                raw = header[1].decode("ascii")
-            except UnicodeDecodeError as e:
-                raise exceptions.AuthenticationFailed(NOT_VALID, code="token_not_valid") from e
-        else:
+        if raw is None:
+            if has_authorization_header(request):
+                return None  # another scheme: not ours, and the cookie is not read beside it
             raw = request.COOKIES.get(sso_settings()["ACCESS_COOKIE_NAME"])
             if not raw:
                 return None
@@ -72,15 +73,11 @@ class ServiceTokenAuthentication(authentication.BaseAuthentication):
     accept service tokens; compose with HasScope to say what the caller must be allowed to do."""
 
     def authenticate(self, request: Request) -> tuple[ServiceCaller, VerifiedServiceToken] | None:
-        header = authentication.get_authorization_header(request).split()
-        if not header or header[0].lower() != b"bearer":
+        raw = _bearer_or_refuse(request)
+        if raw is None:
             return None
-        if len(header) != 2:
-            raise exceptions.AuthenticationFailed(NOT_VALID, code="bad_authorization_header")
         try:
-            token = service_token_verify(header[1].decode("ascii"))
-        except UnicodeDecodeError as e:
-            raise exceptions.AuthenticationFailed(NOT_VALID, code="token_not_valid") from e
+            token = service_token_verify(raw)
         except TokenRejected as e:
             logger.info("auth event=service_token_rejected reason=%s", e.reason)
             raise exceptions.AuthenticationFailed(NOT_VALID, code="token_not_valid") from e

@@ -5,8 +5,9 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.checks import Error, Tags, register
 
+from webguard.deployment import production_errors
+
 from .conf import sso_settings
-from .deployment import production_errors
 
 
 @register(Tags.security)

@@ -15,8 +15,11 @@ DEFAULTS: dict[str, Any] = {
     "AUDIENCE": None,
     "ALGORITHMS": ["RS256"],
     "LEEWAY_SECONDS": 30,
+    # How often the revoked-session list is refreshed: the revocation window at this app.
     "REVOCATION_REFRESH_SECONDS": 5.0,
+    # An unknown kid triggers at most one JWKS fetch per this many seconds.
     "JWKS_MIN_REFETCH_SECONDS": 10.0,
+    # A JWKS copy this old is refetched in the background of the next request that needs it.
     "JWKS_MAX_AGE_SECONDS": 300,
     "HTTP_TIMEOUT_SECONDS": 3.0,
     "HTTP_MAX_BYTES": 256 * 1024,

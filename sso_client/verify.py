@@ -17,13 +17,12 @@ from typing import Any
 import jwt
 
 from . import clock
+from .claims import ACCESS_REQUIRED_CLAIMS
 from .conf import sso_settings
 from .jws import MalformedToken, compact_jws_check
 from .state import UnknownKey, issuer_state
 
 logger = logging.getLogger(__name__)
-
-REQUIRED_CLAIMS = ["iss", "sub", "aud", "exp", "iat", "jti", "token_type", "sid"]
 
 
 class TokenRejected(Exception):
@@ -97,7 +96,7 @@ def _unverified_header(segment: str) -> Mapping[str, Any]:
     return MappingProxyType(jwt.get_unverified_header(segment + ".."))
 
 
-def signed_claims_verify(raw: str, *, required: list[str]) -> tuple[dict[str, Any], str]:
+def signed_claims_verify(raw: str, *, required: tuple[str, ...]) -> tuple[dict[str, Any], str]:
     """What every token this app accepts passes first, whatever it is for: an allowed algorithm, a `kid`
     naming a published key, a good signature, exact `iss`, this app in `aud`, the `required` claims, current
     time claims. Returns the claims and the kid, or raises TokenRejected. The access-token policy
@@ -159,13 +158,10 @@ def token_verify(raw: str) -> VerifiedToken:
         issuer_state.ensure_started()
         _still_valid(cached, leeway)
         return cached
-    claims, kid = signed_claims_verify(raw, required=REQUIRED_CLAIMS)
+    claims, kid = signed_claims_verify(raw, required=ACCESS_REQUIRED_CLAIMS)
+    # Claim types (sub and sid strings, roles a list of strings) were settled by claims_shape_check.
     if claims["token_type"] != "access":
         raise TokenRejected("wrong token type")
-    if not isinstance(claims["sub"], str) or not isinstance(claims["sid"], str):
-        raise TokenRejected("malformed claims")
-    if not isinstance(claims.get("roles", []), list):
-        raise TokenRejected("malformed claims")
     token = VerifiedToken(raw=raw, claims=claims, kid=kid)
     _still_valid(token, leeway)
     verified_cache.put(raw, token, conf["VERIFIED_CACHE_SIZE"])

@@ -200,7 +200,7 @@ def expired_copy(stack, access: str) -> str:
     claims = jwt.decode(access, options={"verify_signature": False})
     claims.update(iat=claims["iat"] - 3600, exp=claims["iat"] - 1800, jti=uuid.uuid4().hex)
     code = (
-        "import json, jwt; from issuer import keys; key = keys.active_signing_key(); "
+        "import json, jwt; from issuer.signing import keys; key = keys.active_signing_key(); "
         f"print(jwt.encode(json.loads({json.dumps(claims)!r}), key.private_key, algorithm='RS256', "
         "headers={'kid': key.kid}))"
     )

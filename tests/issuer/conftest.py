@@ -6,8 +6,8 @@ from django.contrib.auth.models import Group
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from issuer import keys
 from issuer.models import RelyingApp
+from issuer.signing import keys
 
 PASSWORD = "correct horse battery staple"
 

@@ -9,8 +9,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.test import Client
 
-from issuer import services
 from issuer.models import AuditEvent, RelyingApp, SigningKey, SSOSession
+from issuer.services import sessions as services
 
 from .conftest import PASSWORD
 
@@ -219,7 +219,7 @@ def test_staff_add_a_relying_app(admin_client, users):
 
 
 def test_signing_keys_are_for_superusers_and_never_show_private_material(admin_client, users):
-    from issuer import keys
+    from issuer.signing import keys
 
     keys.active_signing_key()
     key = SigningKey.objects.get()

@@ -5,8 +5,9 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
-from issuer import browser, web
 from issuer.models import AuditEvent, SSOSession
+from issuer.services import browser
+from issuer.views import pages as web
 
 from .conftest import PASSWORD, obtain
 

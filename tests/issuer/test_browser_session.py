@@ -9,8 +9,10 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
-from issuer import browser, clock, web
+from issuer import clock
 from issuer.models import SSOSession
+from issuer.services import browser
+from issuer.views import pages as web
 
 from .conftest import PASSWORD
 

@@ -4,8 +4,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from django.conf import settings
 
-from issuer import keys
 from issuer.models import SigningKey
+from issuer.signing import keys
 
 pytestmark = pytest.mark.django_db
 
@@ -13,6 +13,7 @@ PRIVATE_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
 
 
 def test_jwks_publishes_public_members_only_with_kid_use_alg(client):
+    keys.signing_key_ensure()  # what `manage.py ensure_signing_key` does at deploy time
     response = client.get("/.well-known/jwks.json")
     assert response.status_code == 200
     assert "max-age=" in response["Cache-Control"]
@@ -45,6 +46,13 @@ def test_discovery_names_the_configured_issuer_whatever_the_host_header(client):
 
 def test_forged_host_header_is_refused(client):
     assert client.get("/.well-known/openid-configuration", HTTP_HOST="evil.example").status_code == 400
+
+
+def test_a_jwks_request_never_creates_a_key(client):
+    """Reads never write: the JWKS is polled by every relying process, so it does not generate keys."""
+    assert client.get("/.well-known/jwks.json").json() == {"keys": []}
+    assert client.get("/api/revocations/").json()["kids"] == []
+    assert not SigningKey.objects.exists()
 
 
 def test_private_key_is_stored_encrypted():

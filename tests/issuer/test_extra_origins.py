@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 PRINT_SETTINGS = (
     "import django, json; django.setup(); from django.conf import settings; "
-    "from issuer.browser import redirect_target; "
+    "from issuer.services.browser import redirect_target; "
     "print(json.dumps({'hosts': settings.ALLOWED_HOSTS, 'cors': settings.CORS_ALLOWED_ORIGINS, "
     "'next': redirect_target('http://invoices.example.test:8003/api/'), "
     "'foreign': redirect_target('http://evil.example.test:8003/')}))"

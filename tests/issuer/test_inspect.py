@@ -11,10 +11,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
-from issuer import keys
-from issuer.clients import service_client_secret_set
-from issuer.inspect import token_inspect
 from issuer.models import ServiceClient, SSOSession
+from issuer.services.inspector import token_inspect
+from issuer.services.service_clients import service_client_secret_set
+from issuer.signing import keys
 
 from .conftest import obtain
 

@@ -10,8 +10,9 @@ import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
 
-from issuer import clock, password_reset
+from issuer import clock
 from issuer.models import AuditEvent, SSOSession
+from issuer.services import password_reset
 
 from .conftest import PASSWORD, obtain
 
@@ -67,7 +68,7 @@ def test_the_mail_is_sent_after_the_answer(client, users, mailoutbox, settings, 
     from a background thread once the answer is given."""
     import threading
 
-    from issuer import password_reset
+    from issuer.services import password_reset
 
     settings.SSO_PASSWORD_RESET_MAIL_IN_BACKGROUND = True
     release = threading.Event()
@@ -313,7 +314,7 @@ def test_a_failing_reset_link_is_not_logged_with_its_token(client, users, caplog
     every request line: both mask the token, as gunicorn's access log does."""
     import logging
 
-    from issuer.tokens import PasswordResetToken
+    from issuer.signing.tokens import PasswordResetToken
 
     token = PasswordResetToken()
     token["sub"], token["fp"] = str(users["bob"].pk), "stale"  # well-formed and signed, refused on its fingerprint

@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from issuer import password_reset
+from issuer.services import password_reset
 
 from .conftest import PASSWORD
 

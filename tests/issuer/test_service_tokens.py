@@ -6,8 +6,8 @@ from django.conf import settings
 from django.contrib.auth.hashers import identify_hasher
 from django.core.management import call_command
 
-from issuer.clients import service_client_secret_set
 from issuer.models import AuditEvent, RelyingApp, ServiceClient
+from issuer.services.service_clients import service_client_secret_set
 
 pytestmark = pytest.mark.django_db
 

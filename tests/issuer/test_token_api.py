@@ -150,7 +150,7 @@ def test_logout_with_a_rotated_out_refresh_token_is_refused_and_ends_nothing(api
 def test_logout_with_a_forged_refresh_token_for_a_known_sid_is_refused(api, users):
     """With the development SECRET_KEY anyone can sign a refresh token; one naming a session's `sid` but not
     its user and live `jti` ends nothing."""
-    from issuer.tokens import SSORefreshToken
+    from issuer.signing.tokens import SSORefreshToken
 
     body = obtain(api, "bob").json()
     for sub in (str(users["alice"].pk), str(users["bob"].pk)):
@@ -193,7 +193,7 @@ def test_a_token_handed_to_relying_apps_does_not_open_the_account_api(api, users
 def test_a_token_naming_the_issuer_and_relying_apps_does_not_open_the_account_api(api, users):
     """The old default (issuer and apps in one token, signed by the issuer) is refused too: it was handed to
     the apps."""
-    from issuer.tokens import SSOAccessToken
+    from issuer.signing.tokens import SSOAccessToken
 
     body = obtain(api, "bob").json()
     token = SSOAccessToken()

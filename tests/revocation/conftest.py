@@ -14,8 +14,8 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from issuer import keys
 from issuer.models import RelyingApp
+from issuer.signing import keys
 from tests.servers import Stack, prepare_stack
 
 PASSWORD = "correct horse battery staple"

@@ -1,7 +1,8 @@
 """Signing-key lifecycle at the issuer: rotation makes a new key active at once, the JWKS keeps the retiring
-key until its tokens have expired, retirement happens by command, on rotation and by itself when the JWKS is
-built; the admin actions do the same; file keys follow a rolling deploy. (Relying apps picking up a new key,
-and rotation under traffic with zero failed requests: test_fetch_hygiene.py and test_over_http.py.)"""
+key until its tokens have expired, a due key leaves the JWKS by itself (the read writes nothing) and is
+marked retired by command and on rotation; the admin actions do the same; file keys follow a rolling deploy.
+(Relying apps picking up a new key, and rotation under traffic with zero failed requests:
+test_fetch_hygiene.py and test_over_http.py.)"""
 
 import io
 from datetime import timedelta
@@ -14,8 +15,9 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.test import Client
 
-from issuer import clock, keys
+from issuer import clock
 from issuer.models import AuditEvent, SigningKey, SSOSession
+from issuer.signing import keys
 
 from .conftest import sign_in
 
@@ -107,7 +109,7 @@ def test_retirement_waits_for_the_access_token_lifetime_plus_a_margin():
     assert keys.RETIRE_MARGIN.total_seconds() > 30 + keys.ACTIVE_KEY_RECHECK_SECONDS
 
 
-def test_retirement_happens_by_itself_when_the_jwks_is_built(
+def test_a_due_key_leaves_the_jwks_by_itself_and_the_read_writes_nothing(
     api, users, monkeypatch, django_capture_on_commit_callbacks
 ):
     old_kid = kid_of(sign_in(api, "bob")["access"])
@@ -116,6 +118,9 @@ def test_retirement_happens_by_itself_when_the_jwks_is_built(
     assert published(api) == [new.kid, old_kid]
     move_clock(monkeypatch, timedelta(seconds=2))
     assert published(api) == [new.kid]
+    assert api.get("/api/revocations/").json()["kids"] == [new.kid]
+    assert SigningKey.objects.get(kid=old_kid).state == SigningKey.State.RETIRING, "a GET retires nothing"
+    call_command("retire_signing_keys", stdout=io.StringIO())
     assert SigningKey.objects.get(kid=old_kid).state == SigningKey.State.RETIRED
 
 

@@ -4,7 +4,7 @@ on PostgreSQL, where it is the session row lock (SELECT ... FOR UPDATE) that ser
 
 The losers present a token the winner has just rotated, which is what a replay looks like, so the session is
 revoked as refresh-token reuse: a client must not refresh one token twice at once (the browser flow gives
-concurrent renewals from one cookie the first renewal's result instead; see issuer/browser.py)."""
+concurrent renewals from one cookie the first renewal's result instead; see issuer/services/browser.py)."""
 
 import json
 import threading

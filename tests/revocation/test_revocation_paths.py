@@ -7,8 +7,9 @@ import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
 
-from issuer import clock, services
+from issuer import clock
 from issuer.models import AuditEvent, SSOSession
+from issuer.services import sessions as services
 
 from .conftest import PASSWORD, sign_in
 

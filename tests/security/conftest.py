@@ -26,7 +26,7 @@ import pytest
 import requests
 from cryptography.hazmat.primitives import serialization
 
-from issuer.keys import public_jwk_for
+from issuer.signing.keys import public_jwk_for
 from tests import keys
 from tests.servers import DEMO_PASSWORD, SITES, Stack, fresh_postgres_databases, prepare_stack
 

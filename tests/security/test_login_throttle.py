@@ -1,4 +1,4 @@
-"""Login throttling in the service layer (issuer.throttles through credentials_authenticate), with the clock
+"""Login throttling in the service layer (issuer.services.throttles through credentials_authenticate), with the clock
 moved instead of waited for, and the address it keys on (issuer.http.client_ip)."""
 
 import io
@@ -10,8 +10,9 @@ from django.contrib.auth import get_user_model
 from django.test import RequestFactory
 from rest_framework.test import APIClient
 
-from issuer import clock, services
+from issuer import clock
 from issuer.http import client_ip
+from issuer.services import sessions as services
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "correct horse battery staple"
@@ -152,7 +153,7 @@ def test_client_ip_trusts_x_forwarded_for_only_for_the_configured_proxies(settin
 
 def test_attempts_in_flight_cannot_exceed_the_limit():
     """Attempts are reserved before hashing, so however many arrive at once, only the budget is checked."""
-    from issuer import throttles
+    from issuer.services import throttles
 
     username = unique("victim")
     results = [throttles.attempt_begin(username=username, ip=unique_ip()) for _ in range(10)]
@@ -209,7 +210,7 @@ def test_successful_sign_ons_do_not_spend_the_address_budget(user):
 
 
 def test_ipv6_addresses_of_one_64_share_a_budget():
-    from issuer import throttles
+    from issuer.services import throttles
 
     prefix = f"2001:db8:{uuid.uuid4().int % 65535:x}:1"
     results = [throttles.attempt_begin(username=None, ip=f"{prefix}::{n:x}") for n in range(1, 7)]
@@ -218,8 +219,8 @@ def test_ipv6_addresses_of_one_64_share_a_budget():
 
 
 def test_a_service_client_cannot_be_locked_out_by_someone_else_guessing_its_secret(settings):
-    from issuer import clients
     from issuer.models import ServiceClient
+    from issuer.services import service_clients as clients
 
     client = ServiceClient.objects.create(client_id=unique("svc"), name="svc")
     secret = clients.service_client_secret_generate(client=client)

@@ -4,7 +4,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from issuer.inspect import KINDS, token_inspect
+from issuer.services.inspector import KINDS, token_inspect
 
 
 class Command(BaseCommand):

@@ -4,7 +4,7 @@ goes, so this only keeps the table small on an issuer that sees few new counters
 
 from django.core.management.base import BaseCommand
 
-from issuer import throttles
+from issuer.services import throttles
 
 
 class Command(BaseCommand):

@@ -2,14 +2,14 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from issuer import keys
 from issuer.models import SigningKey
+from issuer.signing import keys
 
 
 class Command(BaseCommand):
     help = (
-        "Retire keys that no live token can still need. The issuer also does this by itself when it builds "
-        "the JWKS; run this from cron or by hand to do it now."
+        "Mark retired the keys no live token can still need (they already left the JWKS at their deadline); "
+        "rotation does this too. Harmless to run from cron."
     )
 
     def add_arguments(self, parser) -> None:

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from issuer import keys
+from issuer.signing import keys
 
 
 class Command(BaseCommand):

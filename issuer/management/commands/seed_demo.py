@@ -7,8 +7,8 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from issuer.clients import service_client_secret_set
 from issuer.models import RelyingApp, ServiceClient
+from issuer.services.service_clients import service_client_secret_set
 
 
 class Command(BaseCommand):

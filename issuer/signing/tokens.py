@@ -13,11 +13,14 @@ from rest_framework_simplejwt.backends import TokenBackend
 from rest_framework_simplejwt.exceptions import TokenBackendError, TokenBackendExpiredToken
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken, Token
 
+from sso_client.claims import ACCESS_REQUIRED_CLAIMS
 from sso_client.jws import MalformedToken, compact_jws_check
 
 from . import keys
 
-REQUIRED_ACCESS_CLAIMS = ["iss", "sub", "aud", "exp", "iat", "jti", "token_type", "sid"]
+# The issuer-only kinds; what leaves the issuer (access and service tokens) is defined in sso_client.claims.
+REFRESH_REQUIRED_CLAIMS = ("iss", "sub", "aud", "exp", "iat", "jti", "token_type", "sid")
+PASSWORD_RESET_REQUIRED_CLAIMS = ("iss", "sub", "aud", "exp", "iat", "jti", "token_type", "fp")
 
 
 class KeyedRS256Backend(TokenBackend):
@@ -56,7 +59,7 @@ class KeyedRS256Backend(TokenBackend):
                 issuer=self.issuer,
                 leeway=self.get_leeway(),
                 options={
-                    "require": REQUIRED_ACCESS_CLAIMS,
+                    "require": ACCESS_REQUIRED_CLAIMS,
                     "verify_signature": verify,
                     # No audience: a reader that checks the session instead (IssuerCookieToken).
                     "verify_aud": verify and self.audience is not None,
@@ -84,7 +87,7 @@ refresh_backend = SimpleLazyObject(_refresh_backend)
 
 
 class SSOAccessToken(AccessToken):
-    """An RS256 access token; its claims are set by issuer.services."""
+    """An RS256 access token; its claims are set by issuer.services.sessions."""
 
     def get_token_backend(self) -> TokenBackend:
         return access_backend

@@ -9,16 +9,18 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import clients, keys, services
-from .http import client_ip
-from .models import SSOSession
-from .serializers import (
+from ..http import client_ip
+from ..models import SSOSession
+from ..serializers import (
     LogoutSerializer,
     RefreshSerializer,
     ServiceTokenSerializer,
     SSOSessionSerializer,
     TokenObtainSerializer,
 )
+from ..services import service_clients as clients
+from ..services import sessions as services
+from ..signing import keys
 
 TOKEN_TOO_LARGE = "This account has more roles and apps than fit in a token; ask an administrator."
 INVALID_CREDENTIALS = "No active account found with the given credentials."

@@ -3,7 +3,7 @@ and now, and if not, exactly why. Used by `manage.py inspect_token` and the staf
 
 It verifies the way the issuer does: the same backends pick the key (the published JWKS for RS256 tokens,
 the issuer-only HMAC keys for refresh and reset tokens) and the algorithm, the session table and the service
-clients say what has been revoked, and reset links are judged by issuer.password_reset itself. It only reads:
+clients say what has been revoked, and reset links are judged by issuer.services.password_reset itself. It only reads:
 inspecting a rotated refresh token does not count as reusing it. Time checks have no leeway (relying apps
 allow SSO_LEEWAY_SECONDS more)."""
 
@@ -16,27 +16,37 @@ from django.conf import settings
 from rest_framework_simplejwt.backends import TokenBackend
 from rest_framework_simplejwt.exceptions import TokenBackendError
 
-from . import clock, password_reset
-from .models import RelyingApp, ServiceClient, SSOSession
-from .tokens import REQUIRED_ACCESS_CLAIMS, access_backend, password_reset_backend, refresh_backend
+from sso_client.claims import ACCESS_REQUIRED_CLAIMS, SERVICE_REQUIRED_CLAIMS, SERVICE_SUBJECT_PREFIX
+
+from .. import clock
+from ..models import RelyingApp, ServiceClient, SSOSession
+from ..selectors import live_session_get
+from ..signing.tokens import (
+    PASSWORD_RESET_REQUIRED_CLAIMS,
+    REFRESH_REQUIRED_CLAIMS,
+    access_backend,
+    password_reset_backend,
+    refresh_backend,
+)
+from . import password_reset
 
 MAX_TOKEN_BYTES = 16 * 1024
 TIME_CLAIMS = ("exp", "iat", "nbf", "auth_time")
 
 # What the issuer makes, by `token_type`: who verifies it, with which backend, and which claims it must carry.
 KINDS: dict[str, dict[str, Any]] = {
-    "access": {"label": "access token (a person, at relying apps)", "required": REQUIRED_ACCESS_CLAIMS},
+    "access": {"label": "access token (a person, at relying apps)", "required": ACCESS_REQUIRED_CLAIMS},
     "service": {
         "label": "service token (a service client, at one relying app)",
-        "required": ["iss", "sub", "aud", "exp", "iat", "jti", "token_type", "scope"],
+        "required": SERVICE_REQUIRED_CLAIMS,
     },
     "refresh": {
         "label": "refresh token (read by the issuer only)",
-        "required": ["iss", "sub", "aud", "exp", "iat", "jti", "token_type", "sid"],
+        "required": REFRESH_REQUIRED_CLAIMS,
     },
     "password_reset": {
         "label": "password-reset token (read by the issuer only)",
-        "required": ["iss", "sub", "aud", "exp", "iat", "jti", "token_type", "fp"],
+        "required": PASSWORD_RESET_REQUIRED_CLAIMS,
     },
 }
 
@@ -153,6 +163,15 @@ def _verified_claims(raw: str, *, kind: str, header: dict[str, Any], audience: s
         raise _Refused(f"invalid: {type(e).__name__}") from e
 
 
+def _why_not_live(session: SSOSession, *, sub: str) -> str:
+    """Explains a verdict of issuer.selectors.live_session_get, which alone decides."""
+    if session.revoked_at is not None:
+        return f"revoked session: {session.get_revoked_reason_display()} at {session.revoked_at:%Y-%m-%d %H:%M:%S}Z"
+    if str(session.user.pk) != sub:
+        return "revoked session: the session belongs to another user"
+    return "revoked session: the user is inactive"
+
+
 def _check_session(claims: dict[str, Any], *, kind: str, notes: list[str]) -> None:
     session = SSOSession.objects.select_related("user").filter(sid=str(claims["sid"])).first()
     if session is None:
@@ -160,14 +179,8 @@ def _check_session(claims: dict[str, Any], *, kind: str, notes: list[str]) -> No
     notes.append(
         f"session {session.sid} of {session.user.get_username()}, started {session.created_at:%Y-%m-%d %H:%M:%S}Z"
     )
-    if session.revoked_at is not None:
-        raise _Refused(
-            f"revoked session: {session.get_revoked_reason_display()} at {session.revoked_at:%Y-%m-%d %H:%M:%S}Z"
-        )
-    if str(session.user.pk) != str(claims["sub"]):
-        raise _Refused("revoked session: the session belongs to another user")
-    if not session.user.is_active:
-        raise _Refused("revoked session: the user is inactive")
+    if live_session_get(sid=session.sid, sub=str(claims["sub"])) is None:
+        raise _Refused(_why_not_live(session, sub=str(claims["sub"])))
     if kind == "refresh" and session.refresh_jti != claims["jti"]:
         raise _Refused(
             "revoked session: this refresh token was already rotated (presenting it would revoke the session)"
@@ -182,8 +195,8 @@ def _check_state(raw: str, claims: dict[str, Any], *, kind: str, notes: list[str
         if "sid" in claims:
             raise _Refused("wrong type: a service token never carries a session")
         sub = str(claims["sub"])
-        client = ServiceClient.objects.filter(client_id=sub.removeprefix("service:")).first()
-        if not sub.startswith("service:") or client is None:
+        client = ServiceClient.objects.filter(client_id=sub.removeprefix(SERVICE_SUBJECT_PREFIX)).first()
+        if not sub.startswith(SERVICE_SUBJECT_PREFIX) or client is None:
             raise _Refused("revoked: no service client with this sub")
         notes.append(f"service client {client.client_id}, scopes: {claims.get('scope') or '(none)'}")
         if not client.is_active:

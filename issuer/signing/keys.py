@@ -20,11 +20,12 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Q
 from jwt.algorithms import RSAAlgorithm
 from jwt.utils import base64url_encode
 
-from . import clock
-from .models import AuditEvent, SigningKey
+from .. import clock
+from ..models import AuditEvent, SigningKey
 
 logger = logging.getLogger(__name__)
 
@@ -269,23 +270,20 @@ def active_signing_key() -> LoadedKey:
 
 
 def published_jwks() -> dict[str, Any]:
-    """The JWKS: the active key and every retiring one, public members only, read from the database.
+    """The JWKS: the active key and every retiring one still inside its retirement window, public members
+    only, read from the database.
 
-    This is also where retirement happens on its own: a retiring key whose tokens have all expired is
-    retired the next time the JWKS is built (relying apps fetch it every few minutes), so no cron job is
-    needed; `manage.py retire_signing_keys` does the same on demand."""
-    active_signing_key()
-    rows = list(SigningKey.objects.filter(state__in=[SigningKey.State.ACTIVE, SigningKey.State.RETIRING]))
+    A read never writes (no key is generated or retired here: the JWKS and the revocation list are polled
+    by every relying process). A retiring key leaves the JWKS at its deadline whether or not its row has
+    been marked retired yet; rotation, `manage.py retire_signing_keys` and the admin mark it."""
     deadline = clock.now() - retire_after()
-    published = []
-    for row in rows:
-        if row.state == SigningKey.State.RETIRING and row.retiring_at and row.retiring_at <= deadline:
-            signing_key_retire(key=row)  # False only when a concurrent call retired it first
-            continue
-        published.append(row)
+    in_window = Q(retiring_at__isnull=True) | Q(retiring_at__gt=deadline)
+    published = SigningKey.objects.filter(
+        Q(state=SigningKey.State.ACTIVE) | Q(in_window, state=SigningKey.State.RETIRING)
+    )
     # Active first, so a reader that takes the first key takes the current one.
-    published.sort(key=lambda row: row.state != SigningKey.State.ACTIVE)
-    return {"keys": [row.public_jwk for row in published]}
+    rows = sorted(published, key=lambda row: row.state != SigningKey.State.ACTIVE)
+    return {"keys": [row.public_jwk for row in rows]}
 
 
 def published_kids() -> list[str]:

@@ -1,5 +1,5 @@
 """Password reset over the web: the pages a person uses from the emailed link, and the same two steps as an
-API. Thin: issuer.password_reset decides."""
+API. Thin: issuer.services.password_reset decides."""
 
 import logging
 
@@ -15,10 +15,10 @@ from rest_framework import exceptions, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from . import password_reset
-from .http import client_ip
-from .serializers import PasswordResetConfirmSerializer, PasswordResetRequestSerializer
-from .views import PublicAPIView
+from ..http import client_ip
+from ..serializers import PasswordResetConfirmSerializer, PasswordResetRequestSerializer
+from ..services import password_reset
+from .api import PublicAPIView
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Password reset by email: a link carrying a 15-minute JWT that works once. Views call these.
 
-The token is a JWT signed by the issuer (issuer.tokens.PasswordResetToken) with one purpose (`token_type`
+The token is a JWT signed by the issuer (issuer.signing.tokens.PasswordResetToken) with one purpose (`token_type`
 password_reset), one user (`sub`), and a fingerprint (`fp`) of that user's password hash and last sign-in,
 the idea of Django's PasswordResetTokenGenerator. Setting the password changes the hash, so the link stops
 working once used, and so does every other outstanding link, and any link after a password change made
@@ -23,10 +23,11 @@ from django.urls import reverse
 from django.utils.crypto import constant_time_compare, salted_hmac
 from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
 
-from . import clock, throttles
-from .models import AuditEvent
-from .services import audit_record
-from .tokens import PasswordResetToken
+from .. import clock
+from ..models import AuditEvent
+from ..signing.tokens import PasswordResetToken
+from . import throttles
+from .sessions import audit_record
 
 logger = logging.getLogger(__name__)
 User = get_user_model()

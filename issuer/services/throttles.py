@@ -31,8 +31,8 @@ from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F
 
-from . import clock
-from .models import ThrottleCounter
+from .. import clock
+from ..models import ThrottleCounter
 
 logger = logging.getLogger(__name__)
 

@@ -11,9 +11,10 @@ from django.db import transaction
 from django.db.models import Q
 from rest_framework_simplejwt.exceptions import TokenError
 
-from . import clock, throttles
-from .models import AuditEvent, RelyingApp, SSOSession
-from .tokens import SSOAccessToken, SSORefreshToken
+from .. import clock
+from ..models import AuditEvent, RelyingApp, SSOSession
+from ..signing.tokens import SSOAccessToken, SSORefreshToken
+from . import throttles
 
 logger = logging.getLogger(__name__)
 User = get_user_model()
@@ -104,7 +105,7 @@ def credentials_authenticate(*, username: str, password: str, ip: str | None = N
 
     Attempts are counted per username and per address (`ip`, from issuer.http.client_ip) before the
     password is checked, and a success takes its attempt back; past either limit this raises LoginThrottled,
-    before the password is checked, for the rest of the window (issuer.throttles)."""
+    before the password is checked, for the rest of the window (issuer.services.throttles)."""
     retry_after = throttles.attempt_begin(username=username, ip=ip)
     if retry_after is not None:
         raise LoginThrottled(retry_after)

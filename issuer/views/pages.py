@@ -1,6 +1,6 @@
 """The issuer's browser pages: sign in, sign out, the cookie renewal that relying apps send browsers to, and
-the credentialed endpoint that gives script on a relying origin a Bearer token. Thin: issuer.browser and
-issuer.services decide.
+the credentialed endpoint that gives script on a relying origin a Bearer token. Thin: issuer.services.browser
+and issuer.services.sessions decide.
 
 Two cookies carry a browser session. `sso_access` holds the access token, HttpOnly, on SSO_COOKIE_DOMAIN so
 every relying app receives it, and lives as long as the token. `sso_refresh` holds the refresh token,
@@ -24,10 +24,11 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import browser, services
-from .http import client_ip
-from .models import RelyingApp, SSOSession
-from .tokens import SSOAccessToken
+from ..http import client_ip
+from ..models import RelyingApp, SSOSession
+from ..services import browser
+from ..services import sessions as services
+from ..signing.tokens import SSOAccessToken
 
 # The Django session of a staff member who signed in here remembers its SSO session, so ending that SSO
 # session ends the admin session too (issuer.middleware).

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 
 from django.contrib.auth.hashers import make_password
 
-from . import clock, throttles
-from .models import AuditEvent, ServiceClient
-from .services import audit_record
-from .tokens import SSOServiceToken
+from .. import clock
+from ..models import AuditEvent, ServiceClient
+from ..signing.tokens import SSOServiceToken
+from . import throttles
+from .sessions import audit_record
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +25,7 @@ class InvalidClient(ServiceTokenError):
 
 
 class ClientThrottled(ServiceTokenError):
-    """Too many failed attempts for this client id or from this address (issuer.throttles, the same limits
+    """Too many failed attempts for this client id or from this address (issuer.services.throttles, the same limits
     as sign-on); try again after `retry_after` seconds."""
 
     def __init__(self, retry_after: int) -> None:

@@ -9,7 +9,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from .inspect import KINDS, MAX_TOKEN_BYTES, token_inspect
+from ..services.inspector import KINDS, MAX_TOKEN_BYTES, token_inspect
 
 
 class InspectForm(forms.Form):

@@ -1,6 +1,6 @@
 """Browser sign-on rules at the issuer: where a browser may be sent after signing in, which relying app a
 URL belongs to, who the access cookie says is signed in, and renewing a session from its refresh cookie when
-several tabs race to do it. The views in issuer/web.py call these."""
+several tabs race to do it. The views in issuer/views/pages.py call these."""
 
 import logging
 import time
@@ -13,9 +13,11 @@ from django.core.cache import cache
 from django.utils.http import url_has_allowed_host_and_scheme
 from rest_framework_simplejwt.exceptions import TokenError
 
-from . import clock, services
-from .models import RelyingApp, SSOSession
-from .tokens import IssuerCookieToken, SSOAccessToken, SSORefreshToken
+from .. import clock
+from ..models import RelyingApp
+from ..selectors import live_session_get, session_is_live
+from ..signing.tokens import IssuerCookieToken, SSOAccessToken, SSORefreshToken
+from . import sessions as services
 
 logger = logging.getLogger(__name__)
 
@@ -125,8 +127,8 @@ def signed_in_user(raw_access: str | None) -> tuple[AbstractBaseUser, SSOAccessT
         token = IssuerCookieToken(raw_access)
     except TokenError:
         return None
-    session = SSOSession.objects.select_related("user").filter(sid=token["sid"], revoked_at__isnull=True).first()
-    if session is None or not session.user.is_active or str(session.user.pk) != token["sub"]:
+    session = live_session_get(sid=token["sid"], sub=token["sub"])
+    if session is None:
         return None
     return session.user, token
 
@@ -189,6 +191,6 @@ def _earlier_renewal(key: str, *, sid: str, grace: float) -> Renewal | None:
         renewal = cache.get(key)
     if renewal is None or clock.now().timestamp() - renewal.renewed_at > grace:
         return None
-    if not SSOSession.objects.filter(sid=sid, revoked_at__isnull=True).exists():
+    if not session_is_live(sid=sid):
         return None
     return renewal
