@@ -3,6 +3,11 @@
 A Django process has one settings module, and each site is its own settings module, so the suite runs as
 one pytest process per group. Extra arguments are passed to every pytest run (e.g. `-k refresh -x`).
 
+The groups are independent (own databases, own temp dirs, free ports), so TEST_JOBS of them (default: two, or
+one on a one-core machine) run at once, the longest first; each group's output is kept and printed whole when
+it ends. The runs on PostgreSQL and Redis go one at a time: a test that clears its cache clears the whole
+Redis database, which the other groups' servers would be using.
+
 With REQUIRE_SERVICES=1 (CI) or SSO_TEST_SERVICES=1, the groups in SERVICES_PATHS run a second time on the
 production profile's storage, PostgreSQL (DATABASE_URL) and Redis (REDIS_URL); unreachable services fail
 the run rather than skip it."""
@@ -11,21 +16,23 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# (settings module, test directories). Tests that start their own servers run under the issuer's.
+# (settings module, test directories), the longest first, so that running two at a time packs well. Tests
+# that start their own servers run under the issuer's.
 GROUPS = [
+    ("settings.issuer", ["tests/security"]),
+    ("settings.issuer", ["tests/revocation"]),
+    ("settings.issuer", ["tests/browser"]),
+    ("settings.issuer", ["tests/integration"]),
+    ("settings.issuer", ["tests/scale"]),
     ("settings.issuer", ["tests/issuer"]),
     ("settings.orders", ["tests/sso_client", "tests/orders"]),
     ("settings.products", ["tests/products"]),
-    ("settings.issuer", ["tests/integration"]),
-    ("settings.issuer", ["tests/security"]),
-    ("settings.issuer", ["tests/browser"]),
-    ("settings.issuer", ["tests/scale"]),
-    ("settings.issuer", ["tests/revocation"]),
 ]
 
 # Run again on PostgreSQL and Redis: the groups that test against the settings' own database and cache, and
@@ -78,41 +85,94 @@ def services_env(index: int) -> dict[str, str]:
     }
 
 
+def jobs() -> int:
+    return max(1, int(os.environ.get("TEST_JOBS") or min(2, os.cpu_count() or 1)))
+
+
+class Run:
+    """One group's pytest process, its output going to a file until it is printed whole."""
+
+    def __init__(self, index: int, settings_module: str, paths: list[str], extra_env: dict, tmp: Path) -> None:
+        self.index, self.settings_module, self.paths, self.extra_env = index, settings_module, paths, extra_env
+        self.report = tmp / f"group{index}.xml"
+        self.output = tmp / f"group{index}.out"
+        self.process: subprocess.Popen | None = None
+        self.started = 0.0
+
+    def start(self, extra_args: list[str]) -> None:
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": self.settings_module, **self.extra_env}
+        with open(self.output, "wb") as output:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "pytest", *self.paths, f"--junitxml={self.report}", *extra_args],
+                cwd=ROOT,
+                env=env,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+        self.started = time.monotonic()
+
+    def finish(self) -> int:
+        on = " on PostgreSQL and Redis" if self.extra_env else ""
+        seconds = time.monotonic() - self.started
+        print(f"\n=== {' '.join(self.paths)} (DJANGO_SETTINGS_MODULE={self.settings_module}){on}: {seconds:.0f} s")
+        print(self.output.read_text(errors="replace"), end="", flush=True)
+        return self.process.returncode
+
+
+def run_all(runs: list[Run], extra_args: list[str], *, at_once: int) -> int:
+    """Run the groups, `at_once` at a time; the worst exit code (5, nothing collected after -k, is fine)."""
+    worst = 0
+    waiting, running = list(runs), []
+    while waiting or running:
+        while waiting and len(running) < at_once:
+            run = waiting.pop(0)
+            run.start(extra_args)
+            running.append(run)
+        time.sleep(0.2)
+        for run in [r for r in running if r.process.poll() is not None]:
+            running.remove(run)
+            code = run.finish()
+            if code not in (0, 5):
+                worst = worst or code
+    return worst
+
+
 def main(extra_args: list[str]) -> int:
     totals = {"passed": 0, "failed": 0, "skipped": 0}
     worst = 0
-    runs = [(index, settings_module, paths, {}) for index, (settings_module, paths) in enumerate(GROUPS)]
+    started = time.monotonic()
     problem = services_unreachable() if services_wanted() else None
     if problem:
         print(f"\nREQUIRE_SERVICES=1 (or SSO_TEST_SERVICES=1) but {problem}", flush=True)
         worst = 1
-    elif services_wanted():
-        runs += [
-            (len(GROUPS) + index, settings_module, [p for p in paths if p in SERVICES_PATHS], services_env(index))
-            for index, (settings_module, paths) in enumerate(GROUPS)
-        ]
     with tempfile.TemporaryDirectory() as tmp:
-        for index, settings_module, paths, extra_env in runs:
-            paths = [p for p in paths if (ROOT / p).exists()]
-            if not paths:
-                continue
-            report = Path(tmp) / f"group{index}.xml"
-            on = " on PostgreSQL and Redis" if extra_env else ""
-            print(f"\n=== {' '.join(paths)} (DJANGO_SETTINGS_MODULE={settings_module}){on}", flush=True)
-            env = {**os.environ, "DJANGO_SETTINGS_MODULE": settings_module, **extra_env}
-            code = subprocess.call(
-                [sys.executable, "-m", "pytest", *paths, f"--junitxml={report}", *extra_args], cwd=ROOT, env=env
-            )
-            if code not in (0, 5):  # 5: nothing collected after -k filtering
-                worst = worst or code
-            if report.exists():
-                for suite in ET.parse(report).getroot().iter("testsuite"):
+        embedded = [(index, module, paths, {}) for index, (module, paths) in enumerate(GROUPS)]
+        services = []
+        if services_wanted() and not problem:
+            services = [
+                (len(GROUPS) + index, module, [p for p in paths if p in SERVICES_PATHS], services_env(index))
+                for index, (module, paths) in enumerate(GROUPS)
+            ]
+        embedded, services = (
+            [
+                Run(index, module, existing, env, Path(tmp))
+                for index, module, paths, env in runs
+                if (existing := [p for p in paths if (ROOT / p).exists()])
+            ]
+            for runs in (embedded, services)
+        )
+        worst = run_all(embedded, extra_args, at_once=jobs()) or worst
+        worst = run_all(services, extra_args, at_once=1) or worst
+        for run in embedded + services:
+            if run.report.exists():
+                for suite in ET.parse(run.report).getroot().iter("testsuite"):
                     tests, skipped = int(suite.get("tests", 0)), int(suite.get("skipped", 0))
                     failed = int(suite.get("failures", 0)) + int(suite.get("errors", 0))
                     totals["passed"] += tests - skipped - failed
                     totals["failed"] += failed
                     totals["skipped"] += skipped
     print(f"\ntotal: {totals['passed']} passed, {totals['failed']} failed, {totals['skipped']} skipped")
+    print(f"wall time: {time.monotonic() - started:.0f} s")
     if problem:
         print(f"FAILED: the suite did not run on PostgreSQL and Redis: {problem}")
     if totals["passed"] == 0 and worst == 0:

@@ -1,13 +1,24 @@
 """Real servers for tests that cross HTTP: the three sites under gunicorn on loopback, on free ports,
-each with its own temporary database. Every server is stopped by its process id when the stack stops."""
+each with its own temporary database. Every server is stopped by its process id when the stack stops.
 
+Migrating and seeding cost seconds a stack, so each test process does them once per kind of stack, into
+template databases (SQLite files, or PostgreSQL databases that `CREATE DATABASE ... TEMPLATE` copies), and
+every stack starts from its own copy. What depends on the stack itself is then done on the copy the way a
+fresh build does it: a signing key of its own (`ensure_signing_key`), and `seed_demo` again for the relying
+apps' origins, which name the stack's ports (it leaves existing accounts and secrets as they are)."""
+
+import atexit
 import contextlib
+import hashlib
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -65,7 +76,26 @@ class Stack:
 
     def start(self, site: str, *, workers: int = 1, threads: int = 4, port: int | None = None) -> subprocess.Popen:
         port = port or int(self.internal[site].rsplit(":", 1)[1])
-        process = subprocess.Popen(
+        process = self._launch(site, port=port, workers=workers, threads=threads)
+        wait_for_port(port, process)
+        self.processes[site] = process
+        return process
+
+    def start_all(self, *, workers: dict[str, int] | None = None) -> None:
+        """Start the three sites: the issuer first (the apps fetch its keys), then both apps at once."""
+        workers = workers or {}
+        self.start("issuer", workers=workers.get("issuer", 1))
+        for site in SITES[1:]:
+            self.processes[site] = self._launch(site, workers=workers.get(site, 1))
+        for site in SITES[1:]:
+            wait_for_port(self._port(site), self.processes[site])
+
+    def _port(self, site: str) -> int:
+        return int(self.internal[site].rsplit(":", 1)[1])
+
+    def _launch(self, site: str, *, workers: int = 1, threads: int = 4, port: int | None = None) -> subprocess.Popen:
+        port = port or self._port(site)
+        return subprocess.Popen(
             [
                 GUNICORN,
                 "settings.wsgi",
@@ -85,9 +115,6 @@ class Stack:
             stdout=subprocess.DEVNULL,
             stderr=open(self.data_dir / f"{site}-{port}.log", "ab"),
         )
-        wait_for_port(port, process)
-        self.processes[site] = process
-        return process
 
     def stop(self, site: str) -> None:
         process = self.processes.pop(site, None)
@@ -95,8 +122,14 @@ class Stack:
             stop_process(process)
 
     def stop_all(self) -> None:
-        for site in list(self.processes):
-            self.stop(site)
+        """The end of the stack: every site at once, and without gunicorn's graceful wait for idle keep-alive
+        connections (SIGQUIT), since no test is left to see a request finish. `stop` is the graceful one."""
+        processes = [self.processes.pop(site) for site in list(self.processes)]
+        for process in processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGQUIT)
+        for process in processes:
+            stop_process(process)
 
     def emailed_reset_links(self, *, at_least: int = 1) -> list[str]:
         """The password-reset links mailed so far by a stack with the file-based mail backend in
@@ -171,12 +204,187 @@ def prepare_stack(
         **(extra_env or {}),
     }
     stack = Stack(url=url, internal=internal, env=env, data_dir=data_dir)
-    for site in SITES:
-        stack.manage(site, "migrate", "--verbosity=0")
-    stack.manage("issuer", "ensure_signing_key")
-    stack.manage("issuer", "seed_demo")
-    stack.manage("products", "seed_products")
+    if not templates.copy_into(stack, overridden=set(extra_env or ())):
+        for site in SITES:
+            stack.manage(site, "migrate", "--verbosity=0")
+        stack.manage("issuer", "ensure_signing_key")
+        stack.manage("issuer", "seed_demo")
+        stack.manage("products", "seed_products")
+        return stack
+    # What a fresh build does after migrating that depends on this stack: its own signing key, and the relying
+    # apps' origins (seed_demo again; the accounts and the service client's secret are left as they are).
+    stack.manage(
+        "issuer",
+        "shell",
+        "-c",
+        "from django.core.management import call_command\n"
+        "call_command('ensure_signing_key')\n"
+        "call_command('seed_demo')",
+    )
     return stack
+
+
+# Variables that change what a running site does but not what `migrate`, `seed_demo` and `seed_products`
+# write: stacks that differ only in these (and in their ports, data dir and databases) share a template. Any
+# other difference (DEMO_PASSWORD, say, or a variable added later) gets a template of its own.
+RUNTIME_ONLY = {
+    "SSO_COOKIE_DOMAIN",
+    "SSO_EXTRA_RELYING_ORIGINS",
+    "SSO_REVOCATION_REFRESH_SECONDS",
+    "SSO_JWKS_MIN_REFETCH_SECONDS",
+    "SSO_TRUSTED_PROXY_COUNT",
+    "SSO_LOGIN_FAILURES_PER_USERNAME",
+    "SSO_LOGIN_FAILURES_PER_IP",
+    "SSO_LOGIN_THROTTLE_SECONDS",
+    "SSO_SIGNING_KEY_FILE",  # read by ensure_signing_key, which every stack runs on its own copy
+    "EMAIL_BACKEND",
+    "EMAIL_FILE_PATH",
+    "REDIS_URL",
+    "CACHE_KEY_PREFIX",
+    "PYTHONUNBUFFERED",
+}
+# Set by prepare_stack for each stack; a caller's own value for one of them is part of the template's key.
+PER_STACK = {
+    "SSO_DATA_DIR",
+    "SSO_ISSUER_URL",
+    "ORDERS_URL",
+    "PRODUCTS_URL",
+    "SSO_ISSUER_INTERNAL_URL",
+    "PRODUCTS_INTERNAL_URL",
+}
+SEED_COMMANDS = {"issuer": ["seed_demo"], "orders": [], "products": ["seed_products"]}
+
+
+class Templates:
+    """Each site's database migrated and seeded once per test process and kind of stack, then copied."""
+
+    def __init__(self) -> None:
+        self.built: dict[tuple[str, str], str] = {}  # (site, key) -> SQLite file or PostgreSQL database
+        self.lock = threading.Lock()
+        self.root: Path | None = None
+        self.postgres: list[tuple[str, str]] = []  # (server URL, template database) to drop at exit
+
+    def copy_into(self, stack: Stack, *, overridden: set[str]) -> bool:
+        """Give the stack its own copy of each site's template database (building what is missing); False,
+        and nothing done, when a site's database is neither the default SQLite file nor PostgreSQL."""
+        places = {site: database_place(stack.env, site) for site in SITES}
+        if None in places.values():
+            return False
+        with self.lock:
+            wanted = {site: self.key(stack, site, overridden) for site in SITES}
+            missing = {site: wanted[site] for site in SITES if (site, wanted[site]) not in self.built}
+            if missing:
+                self.build(stack, missing)
+            stack.data_dir.mkdir(parents=True, exist_ok=True)
+            for site in SITES:
+                template = self.built[(site, wanted[site])]
+                if places[site] == "sqlite":
+                    for suffix in ("", "-wal", "-shm"):
+                        if Path(template + suffix).exists():
+                            shutil.copyfile(template + suffix, stack.data_dir / f"{site}.sqlite3{suffix}")
+                else:
+                    postgres_database_replace(places[site], template=template)
+        return True
+
+    def key(self, stack: Stack, site: str, overridden: set[str]) -> str:
+        ignored = RUNTIME_ONLY | (PER_STACK - overridden) | {f"{s.upper()}_DATABASE_URL" for s in SITES}
+        kept = {k: v for k, v in stack.env.items() if k not in ignored and k != "DATABASE_URL"}
+        place = database_place(stack.env, site)
+        where = place if place == "sqlite" else place.rsplit("/", 1)[0]
+        text = repr((site, where, sorted(kept.items())))
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def build(self, stack: Stack, keys: dict[str, str]) -> None:
+        """Migrate and seed the missing sites' templates, the sites side by side."""
+        if self.root is None:
+            self.root = Path(tempfile.mkdtemp(prefix="sso-stack-templates-"))
+            atexit.register(self.remove)
+        # No cache and no key file: the template holds what migrating and seeding write to the database only.
+        common = {**stack.env, "REDIS_URL": "", "CACHE_KEY_PREFIX": "", "SSO_SIGNING_KEY_FILE": ""}
+        envs: dict[str, dict[str, str]] = {}
+        places: dict[str, str] = {}
+        for site, key in keys.items():
+            place = database_place(stack.env, site)
+            if place == "sqlite":
+                directory = self.root / f"{site}-{key}"
+                directory.mkdir()
+                envs[site] = {**common, "SSO_DATA_DIR": str(directory)}
+                places[site] = str(directory / f"{site}.sqlite3")
+            else:
+                name = f"sso_template_{site}_{key}_{uuid.uuid4().hex[:6]}"
+                with postgres_admin(place) as connection:
+                    connection.execute(f'CREATE DATABASE "{name}"')
+                self.postgres.append((place, name))
+                envs[site] = {**common, f"{site.upper()}_DATABASE_URL": f"{place.rsplit('/', 1)[0]}/{name}"}
+                places[site] = name
+        builders = [
+            subprocess.Popen(
+                [PYTHON, "-c", BUILD_SCRIPT, site, *SEED_COMMANDS[site]],
+                cwd=ROOT,
+                env=envs[site],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            for site in keys
+        ]
+        for site, builder in zip(keys, builders, strict=True):
+            output, _ = builder.communicate()
+            if builder.returncode != 0:
+                raise RuntimeError(f"building the {site} template failed:\n{output}")
+        for site, key in keys.items():
+            self.built[(site, key)] = places[site]
+
+    def remove(self) -> None:
+        if self.root is not None:
+            shutil.rmtree(self.root, ignore_errors=True)
+        for server_url, name in self.postgres:
+            with contextlib.suppress(Exception), postgres_admin(server_url) as connection:
+                connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# One Django process per site builds its template: migrate, then that site's seed commands.
+BUILD_SCRIPT = """
+import os, sys
+site, *seeds = sys.argv[1:]
+os.environ["DJANGO_SETTINGS_MODULE"] = f"settings.{site}"
+import django
+django.setup()
+from django.core.management import call_command
+call_command("migrate", verbosity=0)
+for command in seeds:
+    call_command(command)
+from django.db import connections
+connections.close_all()  # SQLite: everything in the main file, nothing left in a write-ahead log
+"""
+
+templates = Templates()
+
+
+def database_place(env: dict[str, str], site: str) -> str | None:
+    """Where a site of this stack keeps its data: "sqlite" (the default file in the data dir), the URL of
+    its PostgreSQL database, or None for anything else (such a stack is migrated from scratch)."""
+    url = env.get(f"{site.upper()}_DATABASE_URL") or env.get("DATABASE_URL") or ""
+    if not url:
+        return "sqlite"
+    return url if url.startswith(("postgres://", "postgresql://")) else None
+
+
+@contextlib.contextmanager
+def postgres_admin(database_url: str) -> Iterator:
+    """An autocommit connection to the server's maintenance database `postgres`."""
+    import psycopg
+
+    with psycopg.connect(database_url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as connection:
+        yield connection
+
+
+def postgres_database_replace(target_url: str, *, template: str) -> None:
+    """Make the (empty, freshly created) database a copy of the template."""
+    name = target_url.rsplit("/", 1)[1]
+    with postgres_admin(target_url) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
 
 
 @contextlib.contextmanager
@@ -191,8 +399,7 @@ def running_stack(data_dir: Path, *, extra_env: dict[str, str] | None = None, **
             extra_env.setdefault("CACHE_KEY_PREFIX", f"stack-{uuid.uuid4().hex[:8]}-")
         stack = prepare_stack(data_dir, extra_env=extra_env, **kwargs)
         resources.callback(stack.stop_all)
-        for site in SITES:
-            stack.start(site)
+        stack.start_all()
         yield stack
 
 

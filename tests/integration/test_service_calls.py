@@ -157,9 +157,7 @@ def pg_stack(postgres_url, tmp_path_factory):
     with fresh_postgres_databases(postgres_url) as database_env:
         stack = prepare_stack(tmp_path_factory.mktemp("stock-race"), extra_env=database_env)
         try:
-            stack.start("issuer")
-            stack.start("products", workers=2)
-            stack.start("orders", workers=2)
+            stack.start_all(workers={"products": 2, "orders": 2})
             yield stack
         finally:
             stack.stop_all()

@@ -180,9 +180,7 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
         tmp_path_factory.mktemp("revocation-stack"), extra_env=stack_env(SSO_JWKS_MIN_REFETCH_SECONDS="2")
     )
     try:
-        stack.start("issuer", workers=2)
-        stack.start("orders")
-        stack.start("products")
+        stack.start_all(workers={"issuer": 2})
         yield stack
     finally:
         stack.stop_all()

@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives import serialization
 
 from issuer.signing.keys import public_jwk_for
 from tests import keys
-from tests.servers import DEMO_PASSWORD, SITES, Stack, fresh_postgres_databases, prepare_stack
+from tests.servers import DEMO_PASSWORD, Stack, fresh_postgres_databases, prepare_stack
 
 HOSTS = {"issuer": "sso.example.test", "orders": "orders.example.test", "products": "products.example.test"}
 ISSUER_KEY = "security-issuer"
@@ -197,8 +197,7 @@ def security_stack(tmp_path_factory, request) -> Iterator[SecurityStack]:
             workers["issuer"] = 2
         stack = prepare_stack(data_dir, hosts=HOSTS, extra_env=extra_env)
         resources.callback(stack.stop_all)
-        for site in SITES:
-            stack.start(site, workers=workers[site])
+        stack.start_all(workers=workers)
         create_users(stack, SUITE_USERS)
         yield SecurityStack(stack=stack)
 
