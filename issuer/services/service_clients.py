@@ -5,10 +5,8 @@ import logging
 import secrets
 from dataclasses import dataclass
 
-from django.contrib.auth.hashers import make_password
-
 from .. import clock
-from ..models import AuditEvent, ServiceClient
+from ..models import SECRET_DIGEST_PREFIX, AuditEvent, ServiceClient
 from ..signing.tokens import SSOServiceToken
 from . import throttles
 from .sessions import audit_record
@@ -50,7 +48,7 @@ class ServiceTokenGrant:
 
 
 def service_client_secret_set(*, client: ServiceClient, raw_secret: str) -> None:
-    """Store a new secret (hashed with Django's password hasher); the old one stops working at once."""
+    """Store a new secret (as a keyed digest, ServiceClient.check_secret); the old one stops working at once."""
     client.set_secret(raw_secret)
     client.secret_changed_at = clock.now()
     client.save(update_fields=["secret_hash", "secret_changed_at"])
@@ -64,7 +62,7 @@ def service_client_secret_generate(*, client: ServiceClient) -> str:
 
 
 def service_client_authenticate(*, client_id: str, client_secret: str, ip: str | None = None) -> ServiceClient:
-    """Check a client's credentials. An unknown client costs one hash too, so unknown, inactive and
+    """Check a client's credentials. An unknown client costs one digest too, so unknown, inactive and
     wrong-secret attempts take the same time and fail the same way. Attempts are throttled per address (in
     their own namespace, not per client: a per-client lockout would let anyone lock a client out), which
     bounds both secret guessing and making the issuer hash."""
@@ -73,7 +71,7 @@ def service_client_authenticate(*, client_id: str, client_secret: str, ip: str |
         raise ClientThrottled(retry_after)
     client = ServiceClient.objects.filter(client_id=client_id).first()
     if client is None:
-        make_password(client_secret)
+        ServiceClient(secret_hash=SECRET_DIGEST_PREFIX).check_secret(client_secret)
         valid = False
     else:
         valid = client.check_secret(client_secret) and client.is_active

@@ -3,11 +3,11 @@
 import jwt
 import pytest
 from django.conf import settings
-from django.contrib.auth.hashers import identify_hasher
+from django.contrib.auth.hashers import identify_hasher, make_password
 from django.core.management import call_command
 
 from issuer.models import AuditEvent, RelyingApp, ServiceClient
-from issuer.services.service_clients import service_client_secret_set
+from issuer.services.service_clients import InvalidClient, service_client_authenticate, service_client_secret_set
 
 pytestmark = pytest.mark.django_db
 
@@ -55,9 +55,43 @@ def test_a_service_gets_a_token_for_one_app(api, orders_client):
 def test_the_secret_is_stored_hashed(orders_client):
     orders_client.refresh_from_db()
     assert SECRET not in orders_client.secret_hash
-    assert identify_hasher(orders_client.secret_hash)
+    assert orders_client.secret_hash.startswith("hmac_sha256$")
     assert orders_client.check_secret(SECRET) and not orders_client.check_secret(SECRET + "x")
     assert orders_client.secret_changed_at is not None
+
+
+def test_a_client_secret_costs_no_password_hash(orders_client, monkeypatch):
+    """Secrets are long and random: checking one is a keyed digest, not the password hasher, so a burst of
+    service-token requests cannot queue behind password hashing (unknown clients included)."""
+
+    def no_hashing(*args, **kwargs):
+        raise AssertionError("a password hasher ran")
+
+    monkeypatch.setattr("django.contrib.auth.hashers.get_hasher", no_hashing)
+    monkeypatch.setattr("django.contrib.auth.hashers.identify_hasher", no_hashing)
+    assert service_client_authenticate(client_id="orders", client_secret=SECRET)
+    with pytest.raises(InvalidClient):
+        service_client_authenticate(client_id="no-such-client", client_secret=SECRET)
+    with pytest.raises(InvalidClient):
+        service_client_authenticate(client_id="orders", client_secret=SECRET + "x")
+
+
+def test_a_password_hashed_secret_from_before_is_accepted_once_and_stored_keyed(orders_client):
+    ServiceClient.objects.filter(pk=orders_client.pk).update(secret_hash=make_password(SECRET))
+    client = ServiceClient.objects.get(pk=orders_client.pk)
+    assert identify_hasher(client.secret_hash)
+    assert not client.check_secret(SECRET + "x")
+    assert client.check_secret(SECRET)
+    assert ServiceClient.objects.get(pk=orders_client.pk).secret_hash.startswith("hmac_sha256$")
+
+
+def test_secrets_survive_a_secret_key_rotation(orders_client, settings):
+    old_key = settings.SECRET_KEY
+    settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = "a-new-secret-key-" + "x" * 50, [old_key]
+    client = ServiceClient.objects.get(pk=orders_client.pk)
+    assert client.check_secret(SECRET) and not client.check_secret(SECRET + "x")
+    settings.SECRET_KEY_FALLBACKS = []
+    assert ServiceClient.objects.get(pk=orders_client.pk).check_secret(SECRET), "stored anew under the new key"
 
 
 def test_a_narrower_scope_can_be_asked_for(api, orders_client):
