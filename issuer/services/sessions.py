@@ -182,7 +182,7 @@ def user_sessions_revoke(*, user: AbstractBaseUser, reason: str, ip: str | None 
 
 
 def logout(*, raw_refresh: str, ip: str | None = None) -> None:
-    """End the session a refresh token belongs to, and blacklist that token (simplejwt's blacklist app).
+    """End the session a refresh token belongs to: its `refresh_jti` then refuses that token and every other.
 
     Only the session's current refresh token does: its `sub` must be the session's user and its `jti` the
     session's live one. A token already rotated out is refused (RefreshRejected) and, unlike at refresh,
@@ -194,4 +194,3 @@ def logout(*, raw_refresh: str, ip: str | None = None) -> None:
     if session is None or presented.get("sub") != str(session.user_id) or presented["jti"] != session.refresh_jti:
         raise RefreshRejected
     session_revoke(session=session, reason=SSOSession.RevokedReason.LOGOUT, ip=ip)
-    presented.blacklist()
