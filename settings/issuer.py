@@ -150,9 +150,9 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="sso@localhost")
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 # Django's request loggers name the path of a refused request, and a failing password-reset link's path holds
-# its token: masked there (issuer.log_masking), as gunicorn's access log masks it.
+# its token: masked there (webguard.log_masking), as gunicorn's access log masks it.
 LOGGING = {
     **LOGGING,
-    "filters": {"reset_tokens": {"()": "issuer.log_masking.ResetTokenFilter"}},
+    "filters": {"reset_tokens": {"()": "webguard.log_masking.ResetTokenFilter"}},
     "loggers": {name: {**config, "filters": ["reset_tokens"]} for name, config in LOGGING["loggers"].items()},
 }
