@@ -10,8 +10,8 @@ import os
 
 from gunicorn import glogging
 
-from issuer.log_masking import mask_reset_tokens
 from settings.env import env
+from webguard.log_masking import mask_reset_tokens
 
 bind = env.list("GUNICORN_BIND", default=["127.0.0.1:8000"])
 # Verification is CPU-bound but cached and short; threads cover the waits (database, the issuer's JWKS).
@@ -32,7 +32,7 @@ limit_request_field_size = 16384
 # would decode a Basic user name). Tokens travel in headers and cookies only, never in the logged path.
 accesslog = env.str("GUNICORN_ACCESS_LOG", default="") or None
 # The one secret a path can carry is a password-reset link's token (/password-reset/<token>/): masked, by the
-# same rule as Django's own request logs (issuer.log_masking).
+# same rule as Django's own request logs (webguard.log_masking).
 
 
 class AccessLogger(glogging.Logger):

@@ -32,7 +32,6 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     *INSTALLED_APPS,
     "rest_framework_simplejwt",
-    "rest_framework_simplejwt.token_blacklist",
 ]
 
 MIDDLEWARE = [
@@ -65,20 +64,11 @@ REST_FRAMEWORK = {
 ACCESS_TOKEN_LIFETIME = timedelta(seconds=env.int("SSO_ACCESS_TOKEN_SECONDS", default=300))
 REFRESH_TOKEN_LIFETIME = timedelta(seconds=env.int("SSO_REFRESH_TOKEN_SECONDS", default=14 * 24 * 3600))
 
-# simplejwt builds and checks the token objects; issuer.signing.tokens supplies the keyed RS256 backend per token
-# class, so ALGORITHM/SIGNING_KEY here only describe the stock backend, which nothing uses to sign.
+# simplejwt builds and checks the token objects and reads only these; issuer.signing.tokens supplies each token
+# class's backend (key, algorithm, issuer, leeway), and none of simplejwt's views or authentication is used.
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": ACCESS_TOKEN_LIFETIME,
     "REFRESH_TOKEN_LIFETIME": REFRESH_TOKEN_LIFETIME,
-    "ROTATE_REFRESH_TOKENS": True,
-    "BLACKLIST_AFTER_ROTATION": True,
-    "UPDATE_LAST_LOGIN": False,
-    "ALGORITHM": "RS256",
-    "SIGNING_KEY": None,
-    "ISSUER": SSO_ISSUER_URL,
-    "USER_ID_FIELD": "id",
-    "USER_ID_CLAIM": "sub",
-    "LEEWAY": 0,
     "TOKEN_TYPE_CLAIM": "token_type",
     "JTI_CLAIM": "jti",
 }
@@ -160,9 +150,9 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="sso@localhost")
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 # Django's request loggers name the path of a refused request, and a failing password-reset link's path holds
-# its token: masked there (issuer.log_masking), as gunicorn's access log masks it.
+# its token: masked there (webguard.log_masking), as gunicorn's access log masks it.
 LOGGING = {
     **LOGGING,
-    "filters": {"reset_tokens": {"()": "issuer.log_masking.ResetTokenFilter"}},
+    "filters": {"reset_tokens": {"()": "webguard.log_masking.ResetTokenFilter"}},
     "loggers": {name: {**config, "filters": ["reset_tokens"]} for name, config in LOGGING["loggers"].items()},
 }
