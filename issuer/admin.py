@@ -11,8 +11,8 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from .models import AuditEvent, RelyingApp, ServiceClient, SigningKey, SSOSession
-from .services import service_clients as clients
-from .services import sessions as services
+from .services.service_clients import service_client_secret_generate
+from .services.sessions import session_revoke, user_sessions_revoke
 from .signing import keys
 
 User = get_user_model()
@@ -101,8 +101,7 @@ class SSOUserAdmin(UserAdmin):
     @admin.action(description="Log out everywhere (revoke all sessions)", permissions=["change"])
     def log_out_everywhere(self, request: HttpRequest, queryset: QuerySet) -> None:
         count = sum(
-            services.user_sessions_revoke(user=user, reason=SSOSession.RevokedReason.LOGOUT_EVERYWHERE)
-            for user in queryset
+            user_sessions_revoke(user=user, reason=SSOSession.RevokedReason.LOGOUT_EVERYWHERE) for user in queryset
         )
         self.message_user(request, f"Revoked {count} session(s).", messages.SUCCESS)
 
@@ -166,7 +165,7 @@ class SSOSessionAdmin(admin.ModelAdmin):
     @admin.action(description="Revoke selected sessions", permissions=["change"])
     def revoke(self, request: HttpRequest, queryset: QuerySet) -> None:
         count = sum(
-            services.session_revoke(session=session, reason=SSOSession.RevokedReason.ADMIN)
+            session_revoke(session=session, reason=SSOSession.RevokedReason.ADMIN)
             for session in queryset.select_related("user")
         )
         self.message_user(request, f"Revoked {count} session(s).", messages.SUCCESS)
@@ -250,7 +249,7 @@ class ServiceClientAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: ServiceClient, form, change: bool) -> None:
         super().save_model(request, obj, form, change)
         if not change:
-            self._show_secret(request, obj, clients.service_client_secret_generate(client=obj))
+            self._show_secret(request, obj, service_client_secret_generate(client=obj))
 
     def _show_secret(self, request: HttpRequest, client: ServiceClient, raw_secret: str) -> None:
         self.message_user(
@@ -266,7 +265,7 @@ class ServiceClientAdmin(admin.ModelAdmin):
     @admin.action(description="Generate a new secret (the old one stops working at once)", permissions=["superuser"])
     def new_secret(self, request: HttpRequest, queryset: QuerySet) -> None:
         for client in queryset:
-            self._show_secret(request, client, clients.service_client_secret_generate(client=client))
+            self._show_secret(request, client, service_client_secret_generate(client=client))
 
     @admin.action(
         description="Deactivate (no new tokens; issued ones expire within their lifetime)", permissions=["change"]

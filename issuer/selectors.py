@@ -1,6 +1,9 @@
 """Read-only queries the rules share (HackSoft selectors): written once, so every caller means the same."""
 
-from .models import SSOSession
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Q
+
+from .models import RelyingApp, SSOSession
 
 
 def live_session_get(*, sid: str, sub: str) -> SSOSession | None:
@@ -17,3 +20,16 @@ def session_is_live(*, sid: str) -> bool:
     """Whether the session `sid` has not been revoked (for callers that already know whose it is). A user's
     deactivation revokes their sessions (issuer.signals), so this agrees with live_session_get."""
     return SSOSession.objects.filter(sid=sid, revoked_at__isnull=True).exists()
+
+
+def user_audiences(*, user: AbstractBaseUser) -> list[str]:
+    """The audiences of every active relying app the user may use (superusers: all of them)."""
+    apps = RelyingApp.objects.filter(is_active=True)
+    if not user.is_superuser:
+        apps = apps.filter(Q(users=user) | Q(groups__in=user.groups.all())).distinct()
+    return sorted(apps.values_list("audience", flat=True))
+
+
+def user_roles(*, user: AbstractBaseUser) -> list[str]:
+    """The user's roles: the names of their groups, as access tokens carry them."""
+    return sorted(user.groups.values_list("name", flat=True))

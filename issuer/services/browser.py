@@ -17,7 +17,8 @@ from .. import clock
 from ..models import RelyingApp
 from ..selectors import live_session_get, session_is_live
 from ..signing.tokens import IssuerCookieToken, SSOAccessToken, SSORefreshToken
-from . import sessions as services
+from .errors import SignOnError
+from .sessions import RefreshRejected, session_refresh
 
 logger = logging.getLogger(__name__)
 
@@ -146,7 +147,7 @@ class Renewal:
 
 def session_renew(*, raw_refresh: str, ip: str | None = None) -> Renewal:
     """Renew a browser session from its refresh cookie: a new access token and a rotated refresh token
-    (services.session_refresh), or services.RefreshRejected.
+    (session_refresh), or RefreshRejected.
 
     Browsers race: two tabs opened after the access cookie expired, or a page and its script, present the
     same refresh cookie within milliseconds. Reuse detection would take the second for a thief and revoke the
@@ -158,7 +159,7 @@ def session_renew(*, raw_refresh: str, ip: str | None = None) -> Renewal:
     try:
         presented = SSORefreshToken(raw_refresh)
     except TokenError as e:
-        raise services.RefreshRejected from e
+        raise RefreshRejected from e
     grace = settings.SSO_BROWSER["RENEWAL_GRACE_SECONDS"]
     key = f"{RENEWAL_CACHE_PREFIX}{presented['jti']}"
     if not cache.add(f"{key}:busy", 1, timeout=max(1, int(grace))):
@@ -167,8 +168,8 @@ def session_renew(*, raw_refresh: str, ip: str | None = None) -> Renewal:
             logger.info("auth event=renewal_shared sid=%s", presented["sid"])
             return earlier
     try:
-        pair = services.session_refresh(raw_refresh=raw_refresh, ip=ip)
-    except services.SignOnError:
+        pair = session_refresh(raw_refresh=raw_refresh, ip=ip)
+    except SignOnError:
         cache.delete(f"{key}:busy")
         raise
     renewal = Renewal(

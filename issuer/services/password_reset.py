@@ -27,7 +27,7 @@ from .. import clock
 from ..models import AuditEvent
 from ..signing.tokens import PasswordResetToken
 from . import throttles
-from .sessions import audit_record
+from .audit import audit_record
 
 logger = logging.getLogger(__name__)
 User = get_user_model()

@@ -11,7 +11,7 @@ from .. import clock
 from ..models import AuditEvent, ServiceClient
 from ..signing.tokens import SSOServiceToken
 from . import throttles
-from .sessions import audit_record
+from .audit import audit_record
 
 logger = logging.getLogger(__name__)
 

@@ -1,31 +1,22 @@
-"""The issuer's rules: sign-on, refresh rotation with reuse detection, revocation, audit. Views call these."""
+"""SSO sessions: sign-on's token pair, refresh rotation with reuse detection, revocation and logout."""
 
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth import authenticate, get_user_model
-from django.contrib.auth.models import AbstractBaseUser, update_last_login
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Q
 from rest_framework_simplejwt.exceptions import TokenError
 
 from .. import clock
-from ..models import AuditEvent, RelyingApp, SSOSession
+from ..models import AuditEvent, SSOSession
+from ..selectors import user_audiences, user_roles
 from ..signing.tokens import SSOAccessToken, SSORefreshToken
-from . import throttles
+from .audit import audit_record, log_safe
+from .errors import SignOnError
 
 logger = logging.getLogger(__name__)
-User = get_user_model()
-
-
-class SignOnError(Exception):
-    """Base for every refusal the issuer's services make; the API layer turns each into a 4xx."""
-
-
-class InvalidCredentials(SignOnError):
-    """Unknown user, wrong password or inactive user: deliberately indistinguishable."""
 
 
 class AudienceNotAllowed(SignOnError):
@@ -40,83 +31,12 @@ class TokenTooLarge(SignOnError):
     """The user's roles and apps do not fit in an access token of at most MAX_ACCESS_TOKEN_BYTES."""
 
 
-class LoginThrottled(SignOnError):
-    """Too many failed sign-ons for this username or from this address; try again after `retry_after` seconds."""
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(f"retry after {retry_after} s")
-        self.retry_after = retry_after
-
-
 @dataclass(frozen=True)
 class TokenPair:
     access: str
     refresh: str
     session: SSOSession
     access_expires_in: int
-
-
-def user_audiences(*, user: AbstractBaseUser) -> list[str]:
-    """The audiences of every active relying app the user may use (superusers: all of them)."""
-    apps = RelyingApp.objects.filter(is_active=True)
-    if not user.is_superuser:
-        apps = apps.filter(Q(users=user) | Q(groups__in=user.groups.all())).distinct()
-    return sorted(apps.values_list("audience", flat=True))
-
-
-def user_roles(*, user: AbstractBaseUser) -> list[str]:
-    return sorted(user.groups.values_list("name", flat=True))
-
-
-def log_safe(text: str) -> str:
-    """Attacker-chosen text (a username) escaped onto one log line: a raw newline would forge a log event."""
-    return text.encode("unicode_escape").decode("ascii")
-
-
-def audit_record(
-    *,
-    kind: str,
-    user: AbstractBaseUser | None = None,
-    username: str = "",
-    sid: str = "",
-    ip: str | None = None,
-    detail: str = "",
-) -> None:
-    AuditEvent.objects.create(
-        kind=kind,
-        user=user,
-        username=(username or getattr(user, "username", ""))[:150],
-        sid=sid,
-        ip_address=ip,
-        detail=detail[:200],
-    )
-    logger.info(
-        "auth event=%s user=%s sid=%s ip=%s",
-        kind,
-        log_safe(username or getattr(user, "username", "")),
-        sid or "-",
-        ip or "-",
-    )
-
-
-def credentials_authenticate(*, username: str, password: str, ip: str | None = None) -> AbstractBaseUser:
-    """Check a username and password. Django's ModelBackend hashes a dummy password for unknown users,
-    so unknown, inactive and wrong-password attempts cost the same and fail the same way.
-
-    Attempts are counted per username and per address (`ip`, from issuer.http.client_ip) before the
-    password is checked, and a success takes its attempt back; past either limit this raises LoginThrottled,
-    before the password is checked, for the rest of the window (issuer.services.throttles)."""
-    retry_after = throttles.attempt_begin(username=username, ip=ip)
-    if retry_after is not None:
-        raise LoginThrottled(retry_after)
-    user = authenticate(request=None, username=username, password=password)
-    if user is None or not user.is_active:
-        audit_record(kind=AuditEvent.Kind.LOGIN_FAILED, username=username, ip=ip)
-        raise InvalidCredentials
-    throttles.attempt_succeeded(username=username, ip=ip)
-    # Every password sign-in (API and login page) is the admin's "Last login"; it also spends reset links.
-    update_last_login(None, user)
-    return user
 
 
 # Access tokens travel in every request (header or cookie); the contract holds each under 1 KB.
@@ -271,32 +191,3 @@ def logout(*, raw_refresh: str, ip: str | None = None) -> None:
         raise RefreshRejected
     session_revoke(session=session, reason=SSOSession.RevokedReason.LOGOUT, ip=ip)
     presented.blacklist()
-
-
-# How long past the access-token lifetime a revoked session stays on the list: more than relying apps'
-# leeway on `exp` (30 s by default) plus clock skew, so no token of it is accepted after it leaves.
-REVOCATION_LIST_MARGIN = timedelta(seconds=120)
-
-
-def revoked_session_ids() -> list[str]:
-    """Sessions revoked recently enough that an access token of theirs may still be live anywhere.
-
-    Older ones are pruned: their tokens have expired, so verifiers reject them on `exp` alone. Sessions
-    of a deleted user are gone with the user, so they are found through their revocation audit events
-    (which outlive the user).
-
-    Read from the database on every call, never cached: relying sites poll this about once per interval
-    each, two indexed queries cost less than any cache could save, and a per-process cache would let an
-    issuer worker that did not make a revocation serve the list without it."""
-    horizon = clock.now() - settings.ACCESS_TOKEN_LIFETIME - REVOCATION_LIST_MARGIN
-    sids = set(SSOSession.objects.filter(revoked_at__gte=horizon).values_list("sid", flat=True))
-    sids.update(
-        AuditEvent.objects.filter(
-            kind__in=[AuditEvent.Kind.SESSION_REVOKED, AuditEvent.Kind.LOGOUT],
-            created_at__gte=horizon,
-            user__isnull=True,
-        )
-        .exclude(sid="")
-        .values_list("sid", flat=True)
-    )
-    return sorted(sids)

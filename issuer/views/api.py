@@ -18,8 +18,20 @@ from ..serializers import (
     SSOSessionSerializer,
     TokenObtainSerializer,
 )
-from ..services import service_clients as clients
-from ..services import sessions as services
+from ..services import service_clients
+from ..services.credentials import InvalidCredentials, LoginThrottled, credentials_authenticate
+from ..services.errors import SignOnError
+from ..services.revocations import revoked_session_ids
+from ..services.sessions import (
+    AudienceNotAllowed,
+    TokenPair,
+    TokenTooLarge,
+    logout,
+    session_refresh,
+    session_revoke,
+    session_start,
+    user_sessions_revoke,
+)
 from ..signing import keys
 
 TOKEN_TOO_LARGE = "This account has more roles and apps than fit in a token; ask an administrator."
@@ -29,7 +41,7 @@ LOGIN_THROTTLED = "Too many failed sign-in attempts. Try again later."
 CLIENT_THROTTLED = "Too many failed attempts for these client credentials. Try again later."
 
 
-def token_pair_body(pair: services.TokenPair) -> dict:
+def token_pair_body(pair: TokenPair) -> dict:
     return {
         "access": pair.access,
         "refresh": pair.refresh,
@@ -59,17 +71,17 @@ class TokenObtainView(PublicAPIView):
         data = serializer.validated_data
         ip = client_ip(request)
         try:
-            user = services.credentials_authenticate(username=data["username"], password=data["password"], ip=ip)
-            pair = services.session_start(
+            user = credentials_authenticate(username=data["username"], password=data["password"], ip=ip)
+            pair = session_start(
                 user=user, audience=data["audience"], ip=ip, user_agent=request.META.get("HTTP_USER_AGENT", "")
             )
-        except services.LoginThrottled as e:
+        except LoginThrottled as e:
             raise exceptions.Throttled(wait=e.retry_after, detail=LOGIN_THROTTLED, code="throttled") from e
-        except services.InvalidCredentials as e:
+        except InvalidCredentials as e:
             raise exceptions.AuthenticationFailed(INVALID_CREDENTIALS, code="invalid_credentials") from e
-        except services.AudienceNotAllowed as e:
+        except AudienceNotAllowed as e:
             raise exceptions.PermissionDenied("You may not use that app.", code="audience_not_allowed") from e
-        except services.TokenTooLarge as e:
+        except TokenTooLarge as e:
             raise exceptions.PermissionDenied(TOKEN_TOO_LARGE, code="token_too_large") from e
         return Response(token_pair_body(pair))
 
@@ -81,8 +93,8 @@ class TokenRefreshView(PublicAPIView):
         serializer = RefreshSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            pair = services.session_refresh(raw_refresh=serializer.validated_data["refresh"], ip=client_ip(request))
-        except services.SignOnError as e:
+            pair = session_refresh(raw_refresh=serializer.validated_data["refresh"], ip=client_ip(request))
+        except SignOnError as e:
             raise exceptions.AuthenticationFailed("Token is invalid or expired.", code="token_not_valid") from e
         return Response(token_pair_body(pair))
 
@@ -99,12 +111,12 @@ class LogoutView(APIView):
         ip = client_ip(request)
         if raw_refresh:
             try:
-                services.logout(raw_refresh=raw_refresh, ip=ip)
-            except services.SignOnError as e:
+                logout(raw_refresh=raw_refresh, ip=ip)
+            except SignOnError as e:
                 raise exceptions.AuthenticationFailed("Token is invalid or expired.", code="token_not_valid") from e
         elif request.auth is not None:
             session = SSOSession.objects.select_related("user").get(sid=request.auth["sid"])
-            services.session_revoke(session=session, reason=SSOSession.RevokedReason.LOGOUT, ip=ip)
+            session_revoke(session=session, reason=SSOSession.RevokedReason.LOGOUT, ip=ip)
         else:
             raise exceptions.NotAuthenticated("Send the refresh token, or the access token as Bearer.")
         return Response({"detail": "Signed out."})
@@ -114,7 +126,7 @@ class LogoutEverywhereView(APIView):
     """POST with an access token: end every session of its user."""
 
     def post(self, request: Request) -> Response:
-        count = services.user_sessions_revoke(
+        count = user_sessions_revoke(
             user=request.user, reason=SSOSession.RevokedReason.LOGOUT_EVERYWHERE, ip=client_ip(request)
         )
         return Response({"detail": "Signed out everywhere.", "sessions_revoked": count})
@@ -136,7 +148,7 @@ class SessionRevokeView(APIView):
         session = SSOSession.objects.select_related("user").filter(user=request.user, sid=sid).first()
         if session is None:
             raise exceptions.NotFound()
-        services.session_revoke(session=session, reason=SSOSession.RevokedReason.SELF, ip=client_ip(request))
+        session_revoke(session=session, reason=SSOSession.RevokedReason.SELF, ip=client_ip(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -146,7 +158,7 @@ class RevocationListView(PublicAPIView):
     interval, without waiting for its JWKS copy to age or for a token with an unknown kid."""
 
     def get(self, request: Request) -> Response:
-        revoked = services.revoked_session_ids()
+        revoked = revoked_session_ids()
         response = Response({"revoked_sids": revoked, "count": len(revoked), "kids": keys.published_kids()})
         response["Cache-Control"] = "no-cache"
         return response
@@ -208,17 +220,19 @@ class ServiceTokenView(PublicAPIView):
         data = serializer.validated_data
         ip = client_ip(request)
         try:
-            client = clients.service_client_authenticate(
+            client = service_clients.service_client_authenticate(
                 client_id=data["client_id"], client_secret=data["client_secret"], ip=ip
             )
-            grant = clients.service_token_issue(client=client, audience=data["audience"], scope=data["scope"], ip=ip)
-        except clients.ClientThrottled as e:
+            grant = service_clients.service_token_issue(
+                client=client, audience=data["audience"], scope=data["scope"], ip=ip
+            )
+        except service_clients.ClientThrottled as e:
             raise exceptions.Throttled(wait=e.retry_after, detail=CLIENT_THROTTLED, code="throttled") from e
-        except clients.InvalidClient as e:
+        except service_clients.InvalidClient as e:
             raise exceptions.AuthenticationFailed("Invalid client credentials.", code="invalid_client") from e
-        except clients.AudienceNotAllowed as e:
+        except service_clients.AudienceNotAllowed as e:
             raise exceptions.PermissionDenied("This client may not call that app.", code="audience_not_allowed") from e
-        except clients.ScopeNotAllowed as e:
+        except service_clients.ScopeNotAllowed as e:
             raise exceptions.PermissionDenied("This client may not have that scope.", code="scope_not_allowed") from e
         # RFC 6749 section 5.1: a token response is never cached.
         headers = {"Cache-Control": "no-store"}

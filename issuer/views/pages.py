@@ -1,6 +1,6 @@
 """The issuer's browser pages: sign in, sign out, the cookie renewal that relying apps send browsers to, and
-the credentialed endpoint that gives script on a relying origin a Bearer token. Thin: issuer.services.browser
-and issuer.services.sessions decide.
+the credentialed endpoint that gives script on a relying origin a Bearer token. Thin: issuer.services.browser,
+credentials and sessions decide.
 
 Two cookies carry a browser session. `sso_access` holds the access token, HttpOnly, on SSO_COOKIE_DOMAIN so
 every relying app receives it, and lives as long as the token. `sso_refresh` holds the refresh token,
@@ -26,8 +26,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from ..http import client_ip
 from ..models import RelyingApp, SSOSession
+from ..selectors import user_audiences
 from ..services import browser
-from ..services import sessions as services
+from ..services.credentials import InvalidCredentials, LoginThrottled, credentials_authenticate
+from ..services.errors import SignOnError
+from ..services.sessions import TokenTooLarge, logout, session_revoke, session_start
 from ..signing.tokens import SSOAccessToken
 
 # The Django session of a staff member who signed in here remembers its SSO session, so ending that SSO
@@ -165,7 +168,7 @@ def home(request: HttpRequest) -> HttpResponse:
     context: dict = {"signed_in": signed_in is not None, "sign_in_url": f"{reverse('browser_renew')}?next=/"}
     if signed_in is not None:
         user, token = signed_in
-        audiences = services.user_audiences(user=user)
+        audiences = user_audiences(user=user)
         context.update(
             username=user.get_username(),
             roles=token.get("roles", []),
@@ -191,18 +194,18 @@ def login_page(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             ip = client_ip(request)
             try:
-                user = services.credentials_authenticate(
+                user = credentials_authenticate(
                     username=form.cleaned_data["username"], password=form.cleaned_data["password"], ip=ip
                 )
-                pair = services.session_start(user=user, ip=ip, user_agent=request.META.get("HTTP_USER_AGENT", ""))
-            except services.LoginThrottled as e:
+                pair = session_start(user=user, ip=ip, user_agent=request.META.get("HTTP_USER_AGENT", ""))
+            except LoginThrottled as e:
                 form.add_error(None, f"{LOGIN_THROTTLED} Try again in {wait_in_words(e.retry_after)}.")
                 status = 429
                 retry_after = e.retry_after
-            except services.InvalidCredentials:
+            except InvalidCredentials:
                 form.add_error(None, INVALID_CREDENTIALS)
                 status = 401
-            except services.TokenTooLarge:
+            except TokenTooLarge:
                 form.add_error(None, TOKEN_TOO_LARGE)
                 status = 403
             else:
@@ -325,7 +328,7 @@ def session_renew(request: HttpRequest) -> HttpResponse:
         )
     try:
         renewal = browser.session_renew(raw_refresh=raw_refresh, ip=client_ip(request))
-    except services.SignOnError:
+    except SignOnError:
         response = HttpResponseRedirect(_login_url(next_url))
         delete_session_cookies(response)
         return response
@@ -368,7 +371,7 @@ def session_token(request: HttpRequest) -> JsonResponse:
         return _json_error("Not signed in.", "not_signed_in", 401)
     try:
         renewal = browser.session_renew(raw_refresh=raw_refresh, ip=client_ip(request))
-    except services.SignOnError:
+    except SignOnError:
         response = _json_error("Not signed in.", "not_signed_in", 401)
         delete_session_cookies(response)
         return response
@@ -389,14 +392,14 @@ def session_logout(request: HttpRequest) -> HttpResponse:
     raw_refresh = _refresh_cookie(request)
     if raw_refresh:
         # A refresh token that no longer reads (expired, tampered) has nothing left to revoke through it.
-        with contextlib.suppress(services.SignOnError):
-            services.logout(raw_refresh=raw_refresh, ip=ip)
+        with contextlib.suppress(SignOnError):
+            logout(raw_refresh=raw_refresh, ip=ip)
     # The session may also be known from the access cookie or the admin's Django session (no refresh cookie
     # in this request, e.g. after it expired); revoking an ended session is a no-op.
     signed_in = browser.signed_in_user(request.COOKIES.get(settings.SSO_BROWSER["ACCESS_COOKIE_NAME"]))
     sids = {request.session.get(SESSION_SID_KEY), signed_in[1]["sid"] if signed_in else None} - {None}
     for session in SSOSession.objects.select_related("user").filter(sid__in=sids):
-        services.session_revoke(session=session, reason=SSOSession.RevokedReason.LOGOUT, ip=ip)
+        session_revoke(session=session, reason=SSOSession.RevokedReason.LOGOUT, ip=ip)
     auth.logout(request)
     next_url = browser.redirect_target(request.POST.get("next"))
     response = HttpResponseRedirect(f"{reverse('browser_signed_out')}?{urlencode({'next': next_url})}")

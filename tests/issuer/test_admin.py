@@ -10,7 +10,11 @@ from django.contrib.auth.models import Group, Permission
 from django.test import Client
 
 from issuer.models import AuditEvent, RelyingApp, SigningKey, SSOSession
-from issuer.services import sessions as services
+from issuer.selectors import user_audiences, user_roles
+from issuer.services.audit import audit_record
+from issuer.services.credentials import InvalidCredentials, credentials_authenticate
+from issuer.services.revocations import revoked_session_ids
+from issuer.services.sessions import session_start
 
 from .conftest import PASSWORD
 
@@ -66,7 +70,7 @@ def admin_client(users):
 @pytest.fixture
 def signed_in_bob(users):
     """Two live SSO sessions of bob's."""
-    return [services.session_start(user=users["bob"]).session for _ in range(2)]
+    return [session_start(user=users["bob"]).session for _ in range(2)]
 
 
 # ---- staff only ---------------------------------------------------------------------------------------
@@ -88,7 +92,7 @@ ADMIN_PAGES = [
 
 @pytest.mark.parametrize("path", ADMIN_PAGES)
 def test_admin_pages_render_for_staff(admin_client, signed_in_bob, path):
-    services.audit_record(kind=AuditEvent.Kind.LOGIN_FAILED, username="mallory")
+    audit_record(kind=AuditEvent.Kind.LOGIN_FAILED, username="mallory")
     response = admin_client.get(path)
     assert response.status_code == 200
     assert response["X-Frame-Options"] == "DENY"
@@ -142,8 +146,8 @@ def test_staff_create_a_user_then_give_roles_and_app_access(admin_client, apps):
     response = admin_client.post(url, data)
     assert response.status_code == 302, response.content.decode()[:2000]
     dave.refresh_from_db()
-    assert services.user_roles(user=dave) == ["support"]
-    assert services.user_audiences(user=dave) == ["products"]
+    assert user_roles(user=dave) == ["support"]
+    assert user_audiences(user=dave) == ["products"]
 
 
 def test_staff_set_a_password_and_the_sessions_end(
@@ -172,8 +176,8 @@ def test_deactivating_users_revokes_their_sessions(
     users["bob"].refresh_from_db()
     assert users["bob"].is_active is False
     assert not SSOSession.objects.filter(user=users["bob"], revoked_at__isnull=True).exists()
-    with pytest.raises(services.InvalidCredentials):
-        services.credentials_authenticate(username="bob", password=PASSWORD)
+    with pytest.raises(InvalidCredentials):
+        credentials_authenticate(username="bob", password=PASSWORD)
 
 
 def test_log_out_everywhere_revokes_every_session_and_is_audited(admin_client, users, signed_in_bob):
@@ -198,7 +202,7 @@ def test_staff_revoke_one_session(admin_client, signed_in_bob):
     target.refresh_from_db()
     other.refresh_from_db()
     assert target.revoked_reason == SSOSession.RevokedReason.ADMIN and other.revoked_at is None
-    assert target.sid in services.revoked_session_ids()
+    assert target.sid in revoked_session_ids()
 
 
 def test_staff_add_a_relying_app(admin_client, users):
@@ -215,7 +219,7 @@ def test_staff_add_a_relying_app(admin_client, users):
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     assert RelyingApp.objects.get(audience="invoices").origin == "https://invoices.example.com"
-    assert "invoices" in services.user_audiences(user=users["bob"])
+    assert "invoices" in user_audiences(user=users["bob"])
 
 
 def test_signing_keys_are_for_superusers_and_never_show_private_material(admin_client, users):
@@ -239,8 +243,8 @@ def test_signing_keys_are_for_superusers_and_never_show_private_material(admin_c
 
 
 def test_audit_events_are_read_only_and_filterable(admin_client, users):
-    services.audit_record(kind=AuditEvent.Kind.LOGIN_FAILED, username="mallory", ip="203.0.113.9")
-    services.session_start(user=users["bob"])
+    audit_record(kind=AuditEvent.Kind.LOGIN_FAILED, username="mallory", ip="203.0.113.9")
+    session_start(user=users["bob"])
     event = AuditEvent.objects.get(username="mallory")
 
     failed = admin_client.get("/admin/issuer/auditevent/", {"kind__exact": "login_failed"}).content.decode()

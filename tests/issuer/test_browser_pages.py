@@ -7,7 +7,9 @@ from rest_framework.test import APIClient
 
 from issuer.models import AuditEvent, SSOSession
 from issuer.services import browser
-from issuer.views import pages as web
+from issuer.services.credentials import LoginThrottled
+from issuer.services.sessions import user_sessions_revoke
+from issuer.views import pages
 
 from .conftest import PASSWORD, obtain
 
@@ -160,12 +162,12 @@ def test_unknown_and_inactive_users_get_the_same_answer_as_a_wrong_password(clie
 
 def test_a_throttled_sign_in_gets_429_and_no_cookie(client, users, monkeypatch):
     def throttled(**kwargs):
-        raise web.services.LoginThrottled(60)
+        raise LoginThrottled(60)
 
-    monkeypatch.setattr(web.services, "credentials_authenticate", throttled)
+    monkeypatch.setattr(pages, "credentials_authenticate", throttled)
     response = sign_in(client, "bob")
     assert response.status_code == 429
-    assert f"{web.LOGIN_THROTTLED} Try again in 1 minute." in response.content.decode()
+    assert f"{pages.LOGIN_THROTTLED} Try again in 1 minute." in response.content.decode()
     assert response["Retry-After"] == "60"
     assert "sso_access" not in response.cookies
 
@@ -175,7 +177,7 @@ def test_a_throttled_sign_in_gets_429_and_no_cookie(client, users, monkeypatch):
     [(1, "1 second"), (45, "45 seconds"), (60, "1 minute"), (61, "2 minutes"), (600, "10 minutes")],
 )
 def test_the_wait_is_said_in_words_never_shorter_than_it_is(seconds, words):
-    assert web.wait_in_words(seconds) == words
+    assert pages.wait_in_words(seconds) == words
 
 
 def test_signing_in_sets_last_login_on_every_path(client, users):
@@ -277,7 +279,7 @@ def test_staff_are_signed_in_to_the_admin_too(client, users):
     assert response["Location"] == "/admin/"
     assert client.get("/admin/").status_code == 200
     sid = SSOSession.objects.get(user=users["alice"]).sid
-    assert client.session[web.SESSION_SID_KEY] == sid
+    assert client.session[pages.SESSION_SID_KEY] == sid
 
 
 def test_other_people_get_no_admin_session(client, users):
@@ -297,7 +299,7 @@ def test_ending_the_sso_session_ends_the_admin_session(client, users, django_cap
     sign_in(client, "alice")
     assert client.get("/admin/").status_code == 200
     with django_capture_on_commit_callbacks(execute=True):
-        web.services.user_sessions_revoke(user=users["alice"], reason=SSOSession.RevokedReason.LOGOUT_EVERYWHERE)
+        user_sessions_revoke(user=users["alice"], reason=SSOSession.RevokedReason.LOGOUT_EVERYWHERE)
     assert client.get("/admin/").status_code == 302
 
 

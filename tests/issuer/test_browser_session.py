@@ -12,7 +12,8 @@ from django.utils import timezone
 from issuer import clock
 from issuer.models import SSOSession
 from issuer.services import browser
-from issuer.views import pages as web
+from issuer.services.sessions import RefreshRejected, session_revoke
+from issuer.views import pages
 
 from .conftest import PASSWORD
 
@@ -115,7 +116,7 @@ def test_a_bad_refresh_cookie_leads_to_the_login_page_and_is_deleted(client, use
 
 
 def test_renewal_of_a_revoked_session_leads_to_the_login_page(client, bob):
-    web.services.session_revoke(session=bob, reason=SSOSession.RevokedReason.ADMIN)
+    session_revoke(session=bob, reason=SSOSession.RevokedReason.ADMIN)
     response = client.get("/session/renew/", {"next": ORDERS_PAGE})
     assert response["Location"].startswith("/login/?next=")
     assert response.cookies["sso_access"]["max-age"] == 0
@@ -131,7 +132,7 @@ def test_renewal_for_an_app_the_person_may_not_use_explains_instead_of_looping(c
 def test_a_renewal_loop_is_broken(client, bob):
     # A relying app that keeps refusing fresh cookies (say, the wrong SSO_COOKIE_DOMAIN) sends the browser
     # back every time; after a few renewals in a short window the issuer explains rather than bounce again.
-    for _ in range(web.MAX_RENEWALS_IN_WINDOW):
+    for _ in range(pages.MAX_RENEWALS_IN_WINDOW):
         assert client.get("/session/renew/", {"next": ORDERS_PAGE}).status_code == 302
     response = client.get("/session/renew/", {"next": ORDERS_PAGE})
     assert response.status_code == 409
@@ -143,7 +144,7 @@ def test_a_forged_renewal_count_buys_no_extra_renewals(client, bob, forged):
     """The count is signed: a value the client made up counts as none, and the server's own count goes on
     from there (unsigned, `-1000` used to come back as `-999` and the loop never broke)."""
     client.cookies["sso_renewals"] = forged
-    for _ in range(web.MAX_RENEWALS_IN_WINDOW):
+    for _ in range(pages.MAX_RENEWALS_IN_WINDOW):
         assert client.get("/session/renew/", {"next": ORDERS_PAGE}).status_code == 302
     assert client.get("/session/renew/", {"next": ORDERS_PAGE}).status_code == 409
 
@@ -207,8 +208,8 @@ def test_a_renewal_another_request_left_unfinished_is_done_here(client, bob, mon
 def test_a_shared_result_is_not_handed_out_once_the_session_has_ended(client, bob):
     stale = client.cookies["sso_refresh"].value
     client.get("/session/renew/", {"next": ORDERS_PAGE})
-    web.services.session_revoke(session=bob, reason=SSOSession.RevokedReason.LOGOUT)
-    with pytest.raises(web.services.RefreshRejected):
+    session_revoke(session=bob, reason=SSOSession.RevokedReason.LOGOUT)
+    with pytest.raises(RefreshRejected):
         browser.session_renew(raw_refresh=stale)
 
 

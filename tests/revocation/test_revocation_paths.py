@@ -9,7 +9,8 @@ from django.contrib.auth import get_user_model
 
 from issuer import clock
 from issuer.models import AuditEvent, SSOSession
-from issuer.services import sessions as services
+from issuer.services.revocations import REVOCATION_LIST_MARGIN, revoked_session_ids
+from issuer.services.sessions import session_start, user_sessions_revoke
 
 from .conftest import PASSWORD, sign_in
 
@@ -147,16 +148,16 @@ def test_the_list_is_pruned_once_every_token_of_the_session_has_expired(api, use
     revoked_at = SSOSession.objects.get(sid=pair["sid"]).revoked_at
     still_live = revoked_at + settings.ACCESS_TOKEN_LIFETIME + timedelta(seconds=60)
     monkeypatch.setattr(clock, "now", lambda: still_live)
-    assert pair["sid"] in services.revoked_session_ids(), "a token of it may still be live (leeway, skew)"
-    long_after = revoked_at + settings.ACCESS_TOKEN_LIFETIME + services.REVOCATION_LIST_MARGIN + timedelta(seconds=1)
+    assert pair["sid"] in revoked_session_ids(), "a token of it may still be live (leeway, skew)"
+    long_after = revoked_at + settings.ACCESS_TOKEN_LIFETIME + REVOCATION_LIST_MARGIN + timedelta(seconds=1)
     monkeypatch.setattr(clock, "now", lambda: long_after)
-    assert pair["sid"] not in services.revoked_session_ids()
+    assert pair["sid"] not in revoked_session_ids()
 
 
 def test_the_list_outlasts_relying_apps_leeway(settings):
     from sso_client.conf import DEFAULTS
 
-    assert services.REVOCATION_LIST_MARGIN.total_seconds() > DEFAULTS["LEEWAY_SECONDS"]
+    assert REVOCATION_LIST_MARGIN.total_seconds() > DEFAULTS["LEEWAY_SECONDS"]
 
 
 def test_the_list_also_names_the_published_keys(api, users):
@@ -172,13 +173,13 @@ def test_the_list_takes_two_queries(api, users, django_assert_max_num_queries):
         pair = sign_in(api, "bob")
         api.post("/api/logout/", {"refresh": pair["refresh"]}, format="json")
     with django_assert_max_num_queries(2):
-        assert len(services.revoked_session_ids()) == 3
+        assert len(revoked_session_ids()) == 3
 
 
 def test_user_sessions_revoke_counts_only_live_sessions(users):
     User = get_user_model()
     bob = User.objects.get(username="bob")
     for _ in range(2):
-        services.session_start(user=bob)
-    assert services.user_sessions_revoke(user=bob, reason=SSOSession.RevokedReason.ADMIN) == 2
-    assert services.user_sessions_revoke(user=bob, reason=SSOSession.RevokedReason.ADMIN) == 0
+        session_start(user=bob)
+    assert user_sessions_revoke(user=bob, reason=SSOSession.RevokedReason.ADMIN) == 2
+    assert user_sessions_revoke(user=bob, reason=SSOSession.RevokedReason.ADMIN) == 0

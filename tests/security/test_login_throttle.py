@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from issuer import clock
 from issuer.http import client_ip
-from issuer.services import sessions as services
+from issuer.services import credentials
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "correct horse battery staple"
@@ -40,36 +40,36 @@ def user():
 
 
 def attempt(username: str, password: str, ip: str | None = None):
-    return services.credentials_authenticate(username=username, password=password, ip=ip or unique_ip())
+    return credentials.credentials_authenticate(username=username, password=password, ip=ip or unique_ip())
 
 
 def test_past_the_username_limit_even_the_right_password_is_throttled(user):
     for _ in range(2):
-        with pytest.raises(services.InvalidCredentials):
+        with pytest.raises(credentials.InvalidCredentials):
             attempt(user.username, "wrong")
-    with pytest.raises(services.LoginThrottled) as throttled:
+    with pytest.raises(credentials.LoginThrottled) as throttled:
         attempt(user.username, PASSWORD)
     assert 0 < throttled.value.retry_after <= 60
 
 
 def test_a_throttled_attempt_checks_no_password(user, monkeypatch):
     for _ in range(2):
-        with pytest.raises(services.InvalidCredentials):
+        with pytest.raises(credentials.InvalidCredentials):
             attempt(user.username, "wrong")
 
     def must_not_run(**kwargs):
         raise AssertionError("a throttled attempt reached the password check")
 
-    monkeypatch.setattr(services, "authenticate", must_not_run)
-    with pytest.raises(services.LoginThrottled):
+    monkeypatch.setattr(credentials, "authenticate", must_not_run)
+    with pytest.raises(credentials.LoginThrottled):
         attempt(user.username, PASSWORD)
 
 
 def test_the_throttle_lifts_when_the_window_closes(user, monkeypatch):
     for _ in range(2):
-        with pytest.raises(services.InvalidCredentials):
+        with pytest.raises(credentials.InvalidCredentials):
             attempt(user.username, "wrong")
-    with pytest.raises(services.LoginThrottled):
+    with pytest.raises(credentials.LoginThrottled):
         attempt(user.username, PASSWORD)
     later = clock.now() + timedelta(seconds=61)
     monkeypatch.setattr(clock, "now", lambda: later)
@@ -80,19 +80,19 @@ def test_retry_after_counts_down_to_the_end_of_the_window(user, monkeypatch):
     start = clock.now()
     monkeypatch.setattr(clock, "now", lambda: start)
     for _ in range(2):
-        with pytest.raises(services.InvalidCredentials):
+        with pytest.raises(credentials.InvalidCredentials):
             attempt(user.username, "wrong")
     monkeypatch.setattr(clock, "now", lambda: start + timedelta(seconds=45))
-    with pytest.raises(services.LoginThrottled) as throttled:
+    with pytest.raises(credentials.LoginThrottled) as throttled:
         attempt(user.username, PASSWORD)
     assert throttled.value.retry_after == 15
 
 
 def test_a_success_clears_the_username_count(user):
-    with pytest.raises(services.InvalidCredentials):
+    with pytest.raises(credentials.InvalidCredentials):
         attempt(user.username, "wrong")
     assert attempt(user.username, PASSWORD) == user
-    with pytest.raises(services.InvalidCredentials):
+    with pytest.raises(credentials.InvalidCredentials):
         attempt(user.username, "wrong")
     assert attempt(user.username, PASSWORD) == user, "one failure since the last success: not throttled"
 
@@ -101,12 +101,12 @@ def test_a_success_does_not_clear_the_address_count(user):
     """Otherwise an attacker would reset their address's budget by signing in to their own account."""
     ip = unique_ip()
     for _ in range(3):
-        with pytest.raises(services.InvalidCredentials):
+        with pytest.raises(credentials.InvalidCredentials):
             attempt(unique("nobody"), "wrong", ip)
     assert attempt(user.username, PASSWORD, ip) == user
-    with pytest.raises(services.InvalidCredentials):
+    with pytest.raises(credentials.InvalidCredentials):
         attempt(unique("nobody"), "wrong", ip)
-    with pytest.raises(services.LoginThrottled):
+    with pytest.raises(credentials.LoginThrottled):
         attempt(user.username, PASSWORD, ip)
     assert attempt(user.username, PASSWORD, unique_ip()) == user
 
@@ -114,9 +114,9 @@ def test_a_success_does_not_clear_the_address_count(user):
 def test_case_and_unicode_variants_share_a_username_budget(user):
     variants = [user.username.upper(), user.username.replace("u", "ｕ", 1)]
     for variant in variants:
-        with pytest.raises(services.InvalidCredentials):
+        with pytest.raises(credentials.InvalidCredentials):
             attempt(variant, "wrong")
-    with pytest.raises(services.LoginThrottled):
+    with pytest.raises(credentials.LoginThrottled):
         attempt(user.username, PASSWORD)
 
 
@@ -179,17 +179,17 @@ def test_parallel_guesses_check_at_most_the_limit_of_passwords(user, monkeypatch
         release.wait(timeout=10)
         return None
 
-    monkeypatch.setattr(services, "authenticate", held_authenticate)
-    monkeypatch.setattr(services, "audit_record", lambda **kwargs: None)  # no database writes from threads
+    monkeypatch.setattr(credentials, "authenticate", held_authenticate)
+    monkeypatch.setattr(credentials, "audit_record", lambda **kwargs: None)  # no database writes from threads
 
     def guess():
         try:
             attempt(user.username, "wrong")
-        except services.LoginThrottled:
+        except credentials.LoginThrottled:
             with answered:
                 outcomes.append("throttled")
                 answered.notify_all()
-        except services.InvalidCredentials:
+        except credentials.InvalidCredentials:
             pass
 
     threads = [threading.Thread(target=guess) for _ in range(8)]
@@ -220,18 +220,19 @@ def test_ipv6_addresses_of_one_64_share_a_budget():
 
 def test_a_service_client_cannot_be_locked_out_by_someone_else_guessing_its_secret(settings):
     from issuer.models import ServiceClient
-    from issuer.services import service_clients as clients
+    from issuer.services import service_clients
 
     client = ServiceClient.objects.create(client_id=unique("svc"), name="svc")
-    secret = clients.service_client_secret_generate(client=client)
+    secret = service_clients.service_client_secret_generate(client=client)
     attacker = unique_ip()
     for _ in range(4):
-        with pytest.raises(clients.InvalidClient):
-            clients.service_client_authenticate(client_id=client.client_id, client_secret="guess", ip=attacker)
-    with pytest.raises(clients.ClientThrottled):
-        clients.service_client_authenticate(client_id=client.client_id, client_secret="guess", ip=attacker)
+        with pytest.raises(service_clients.InvalidClient):
+            service_clients.service_client_authenticate(client_id=client.client_id, client_secret="guess", ip=attacker)
+    with pytest.raises(service_clients.ClientThrottled):
+        service_clients.service_client_authenticate(client_id=client.client_id, client_secret="guess", ip=attacker)
     assert (
-        clients.service_client_authenticate(client_id=client.client_id, client_secret=secret, ip=unique_ip()) == client
+        service_clients.service_client_authenticate(client_id=client.client_id, client_secret=secret, ip=unique_ip())
+        == client
     )
 
 
@@ -250,21 +251,21 @@ def _flood_the_cache() -> None:
 
 def test_filling_the_cache_between_guesses_does_not_lift_a_username_lockout(user):
     for _ in range(2):
-        with pytest.raises(services.InvalidCredentials):
+        with pytest.raises(credentials.InvalidCredentials):
             attempt(user.username, "wrong")
         _flood_the_cache()
     _flood_the_cache()
-    with pytest.raises(services.LoginThrottled):
+    with pytest.raises(credentials.LoginThrottled):
         attempt(user.username, PASSWORD)
 
 
 def test_filling_the_cache_between_guesses_does_not_lift_an_address_lockout(user):
     ip = unique_ip()
     for _ in range(4):
-        with pytest.raises(services.InvalidCredentials):
+        with pytest.raises(credentials.InvalidCredentials):
             attempt(unique("made-up"), "wrong", ip)
         _flood_the_cache()
-    with pytest.raises(services.LoginThrottled):
+    with pytest.raises(credentials.LoginThrottled):
         attempt(user.username, PASSWORD, ip)
 
 
@@ -283,7 +284,7 @@ def test_the_lockout_fails_closed_when_its_store_is_unavailable(user, monkeypatc
         raise AssertionError("an attempt that could not be counted reached the password check")
 
     monkeypatch.setattr(ThrottleCounter.objects, "filter", unavailable)
-    monkeypatch.setattr(services, "authenticate", must_not_run)
+    monkeypatch.setattr(credentials, "authenticate", must_not_run)
     response = APIClient(REMOTE_ADDR=unique_ip()).post(path, {"username": user.username, "password": PASSWORD})
     assert response.status_code == 429
     if path == "/api/token/":
@@ -295,7 +296,7 @@ def test_expired_counters_are_pruned(user, monkeypatch):
 
     from issuer.models import ThrottleCounter
 
-    with pytest.raises(services.InvalidCredentials):
+    with pytest.raises(credentials.InvalidCredentials):
         attempt(user.username, "wrong")
     assert ThrottleCounter.objects.exists()
     later = clock.now() + timedelta(seconds=61)
@@ -303,6 +304,6 @@ def test_expired_counters_are_pruned(user, monkeypatch):
     call_command("prune_throttle_counters", stdout=io.StringIO())
     assert not ThrottleCounter.objects.filter(window_ends_at__lte=later).exists()
     # and a new counter prunes as it is written
-    with pytest.raises(services.InvalidCredentials):
+    with pytest.raises(credentials.InvalidCredentials):
         attempt(unique("someone"), "wrong")
     assert ThrottleCounter.objects.count() == 2  # that attempt's username and address, nothing older
