@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import identify_hasher, make_password
 
-from issuer.services.sessions import InvalidCredentials, credentials_authenticate
+from issuer.services.credentials import InvalidCredentials, credentials_authenticate
 from tests.issuer.conftest import PASSWORD, obtain
 
 # OWASP Password Storage Cheat Sheet, Argon2id minimum: 19 MiB of memory, 2 passes, 1 lane.
