@@ -126,6 +126,23 @@ def _read_refresh(raw_refresh: str) -> SSORefreshToken:
         raise RefreshRejected from e
 
 
+# What a refresh reads, in its one locked read: the session's rotation state and what its tokens name, and of
+# its user what the tokens carry and whether they are still active. Fewer columns, less for the ORM to build.
+_REFRESH_READS = (
+    "sid",
+    "audience",
+    "refresh_jti",
+    "revoked_at",
+    "token_audiences",
+    "token_roles",
+    "user__id",
+    "user__username",
+    "user__is_active",
+    "user__is_staff",
+    "user__is_superuser",
+)
+
+
 def session_refresh(*, raw_refresh: str, ip: str | None = None) -> TokenPair:
     """Rotate: the presented refresh token is spent and a new pair is issued for the same session.
 
@@ -137,13 +154,16 @@ def session_refresh(*, raw_refresh: str, ip: str | None = None) -> TokenPair:
         # One read: the session and its user (what the token needs), the session row locked only (`of`):
         # locking the joined user row too would serialise every refresh of that user's other sessions and
         # block saves of the user.
-        session = (
-            SSOSession.objects.select_for_update(of=("self",))
-            .select_related("user")
-            .filter(sid=presented["sid"])
-            .first()
-        )
-        if session is None or session.revoked_at is not None:
+        try:
+            session = (
+                SSOSession.objects.select_for_update(of=("self",))
+                .select_related("user")
+                .only(*_REFRESH_READS)
+                .get(sid=presented["sid"])
+            )
+        except SSOSession.DoesNotExist as e:
+            raise RefreshRejected from e
+        if session.revoked_at is not None:
             raise RefreshRejected
         user = session.user
         # Revocations below must commit, so the refusal is raised only after the transaction ends.
