@@ -13,14 +13,6 @@ from webguard.deployment import production_errors, secret_is_weak
 def check_issuer_configuration(app_configs, **kwargs) -> list[Error]:
     errors = []
     issuer_url = settings.SSO_ISSUER_URL
-    if settings.SIMPLE_JWT.get("ALGORITHM") != "RS256":
-        errors.append(
-            Error(
-                "Access tokens must be signed with RS256.",
-                hint="Set SIMPLE_JWT['ALGORITHM'] = 'RS256'.",
-                id="issuer.E001",
-            )
-        )
     if (
         settings.HTTPS
         and settings.SSO_ISSUER["KEY_PASSPHRASE"] == settings.SECRET_KEY

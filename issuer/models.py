@@ -1,5 +1,5 @@
-"""The issuer's state: relying apps and who may use them, SSO sessions, signing keys, audit events,
-and the service clients that call relying apps as themselves."""
+"""The issuer's state: relying apps and who may use them, SSO sessions and the revoked ones, signing keys,
+password-reset requests, audit events, and the service clients that call relying apps as themselves."""
 
 import secrets
 
@@ -83,6 +83,33 @@ class SSOSession(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class RevokedSession(models.Model):
+    """A session's revocation as the published list needs it: the sid and when, with no link to the user, so
+    it outlives the user (a deleted user's sessions go with them, their access tokens do not). The audit log
+    records the same event; this row is what revoked_session_ids reads."""
+
+    sid = models.CharField(max_length=32, unique=True)
+    revoked_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.sid} revoked {self.revoked_at:%Y-%m-%d %H:%M:%S}"
+
+
+class PasswordResetRequest(models.Model):
+    """A reset link requested: its token's `jti`, and when it was used. Only a user's newest request is
+    honoured, and a used one never again. A request that sent nothing (no account, mail budget spent) has no
+    user, so it retires no link, and is written all the same: known and unknown addresses make the same
+    queries (no enumeration by timing)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, related_name="+")
+    jti = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"reset {self.jti} for user {self.user_id}"
 
 
 class SigningKey(models.Model):

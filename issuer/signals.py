@@ -42,8 +42,8 @@ def revoke_on_credentials_change(sender, instance, raw: bool = False, **kwargs) 
 @receiver(pre_delete, sender=User, dispatch_uid="issuer.revoke_on_user_delete")
 def revoke_on_user_delete(sender, instance, **kwargs) -> None:
     # The sessions are deleted with the user, but their access tokens live on at every relying app until
-    # they expire. Revoking first leaves audit events (which outlive the user) naming each sid, and the
-    # published revocation list includes those.
+    # they expire. Revoking first leaves a RevokedSession row per sid (no link to the user, so it outlives
+    # them), and the published revocation list reads those.
     user_sessions_revoke(user=instance, reason=SSOSession.RevokedReason.USER_DEACTIVATED)
 
 

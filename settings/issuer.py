@@ -32,7 +32,6 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     *INSTALLED_APPS,
     "rest_framework_simplejwt",
-    "rest_framework_simplejwt.token_blacklist",
 ]
 
 MIDDLEWARE = [
@@ -72,20 +71,11 @@ REST_FRAMEWORK = {
 ACCESS_TOKEN_LIFETIME = timedelta(seconds=env.int("SSO_ACCESS_TOKEN_SECONDS", default=300))
 REFRESH_TOKEN_LIFETIME = timedelta(seconds=env.int("SSO_REFRESH_TOKEN_SECONDS", default=14 * 24 * 3600))
 
-# simplejwt builds and checks the token objects; issuer.signing.tokens supplies the keyed RS256 backend per token
-# class, so ALGORITHM/SIGNING_KEY here only describe the stock backend, which nothing uses to sign.
+# simplejwt builds and checks the token objects and reads only these; issuer.signing.tokens supplies each token
+# class's backend (key, algorithm, issuer, leeway), and none of simplejwt's views or authentication is used.
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": ACCESS_TOKEN_LIFETIME,
     "REFRESH_TOKEN_LIFETIME": REFRESH_TOKEN_LIFETIME,
-    "ROTATE_REFRESH_TOKENS": True,
-    "BLACKLIST_AFTER_ROTATION": True,
-    "UPDATE_LAST_LOGIN": False,
-    "ALGORITHM": "RS256",
-    "SIGNING_KEY": None,
-    "ISSUER": SSO_ISSUER_URL,
-    "USER_ID_FIELD": "id",
-    "USER_ID_CLAIM": "sub",
-    "LEEWAY": 0,
     "TOKEN_TYPE_CLAIM": "token_type",
     "JTI_CLAIM": "jti",
 }

@@ -1,11 +1,11 @@
 """The token inspector: what a token says (header and claims, times as dates) and whether it verifies here
 and now, and if not, exactly why. Used by `manage.py inspect_token` and the staff page /inspect/.
 
-It verifies the way the issuer does: the same backends pick the key (the published JWKS for RS256 tokens,
-the issuer-only HMAC keys for refresh and reset tokens) and the algorithm, the session table and the service
-clients say what has been revoked, and reset links are judged by issuer.services.password_reset itself. It only reads:
-inspecting a rotated refresh token does not count as reusing it. Time checks have no leeway (relying apps
-allow SSO_LEEWAY_SECONDS more)."""
+It verifies the way the issuer does, by calling it: the issuer's own decode (token_claims_decode) with the
+same backends, which pick the key (the published JWKS for RS256 tokens, the issuer-only HMAC keys for refresh
+and reset tokens) and the algorithm; the session table and the service clients say what has been revoked, and
+reset links are judged by issuer.services.password_reset itself. It only reads: inspecting a rotated refresh
+token does not count as reusing it. Time checks have no leeway (relying apps allow SSO_LEEWAY_SECONDS more)."""
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,6 +17,7 @@ from rest_framework_simplejwt.backends import TokenBackend
 from rest_framework_simplejwt.exceptions import TokenBackendError
 
 from sso_client.claims import ACCESS_REQUIRED_CLAIMS, SERVICE_REQUIRED_CLAIMS, SERVICE_SUBJECT_PREFIX
+from sso_client.jws import MalformedToken
 
 from .. import clock
 from ..models import RelyingApp, ServiceClient, SSOSession
@@ -27,6 +28,7 @@ from ..signing.tokens import (
     access_backend,
     password_reset_backend,
     refresh_backend,
+    token_claims_decode,
 )
 from . import password_reset
 
@@ -125,42 +127,43 @@ def _audiences(kind: str, audience: str | None) -> list[str]:
     return [settings.SSO_ISSUER["AUDIENCE"], *apps] if kind == "access" else apps
 
 
+# PyJWT's refusals, most specific first, in the inspector's words ({audiences}, {issuer}, {claim} filled in).
+DECODE_REFUSALS: tuple[tuple[type[Exception], str], ...] = (
+    (MalformedToken, "malformed: {error}"),
+    (TokenBackendError, "unknown kid: {kid!r} is not among the published keys"),
+    (jwt.InvalidSignatureError, "bad signature: not signed by that key (tampered, or signed by someone else)"),
+    (jwt.ExpiredSignatureError, "expired"),
+    (jwt.ImmatureSignatureError, "not yet valid: `nbf` or `iat` is in the future"),
+    (jwt.InvalidAudienceError, "wrong audience: expected one of {audiences}"),
+    (jwt.InvalidIssuerError, "wrong issuer: expected {issuer}"),
+    (jwt.MissingRequiredClaimError, "missing claim: {claim}"),
+    (jwt.InvalidTokenError, "invalid: {name}"),
+)
+
+
 def _verified_claims(raw: str, *, kind: str, header: dict[str, Any], audience: str | None) -> dict[str, Any]:
-    """The signature and the registered claims, checked as the issuer checks them; PyJWT's refusals become
-    the inspector's reasons."""
+    """The signature and the registered claims, checked by the issuer's own decode (token_claims_decode, with no
+    leeway here); its refusals become the inspector's reasons."""
     backend = _backend(kind)
     if header.get("alg") != backend.algorithm:
         raise _Refused(f"algorithm not allowed: {header.get('alg')!r} (a {kind} token is {backend.algorithm})")
     if backend.algorithm.startswith("RS") and not header.get("kid"):
         raise _Refused("unknown kid: the header names no key")
+    audiences = _audiences(kind, audience)
     try:
-        key = backend.get_verifying_key(raw)
-    except TokenBackendError as e:
-        raise _Refused(f"unknown kid: {header.get('kid')!r} is not among the published keys") from e
-    try:
-        return jwt.decode(
-            raw,
-            key,
-            algorithms=[backend.algorithm],
-            audience=_audiences(kind, audience),
-            issuer=settings.SSO_ISSUER_URL,
-            leeway=0,
-            options={"require": KINDS[kind]["required"], "strict_aud": False},
-        )
-    except jwt.InvalidSignatureError as e:
-        raise _Refused("bad signature: not signed by that key (tampered, or signed by someone else)") from e
-    except jwt.ExpiredSignatureError as e:
-        raise _Refused("expired") from e
-    except jwt.ImmatureSignatureError as e:
-        raise _Refused("not yet valid: `nbf` or `iat` is in the future") from e
-    except jwt.InvalidAudienceError as e:
-        raise _Refused(f"wrong audience: expected one of {', '.join(_audiences(kind, audience)) or 'no app'}") from e
-    except jwt.InvalidIssuerError as e:
-        raise _Refused(f"wrong issuer: expected {settings.SSO_ISSUER_URL}") from e
-    except jwt.MissingRequiredClaimError as e:
-        raise _Refused(f"missing claim: {e.claim}") from e
-    except jwt.InvalidTokenError as e:
-        raise _Refused(f"invalid: {type(e).__name__}") from e
+        return token_claims_decode(raw, backend=backend, audience=audiences, required=KINDS[kind]["required"])
+    except (MalformedToken, TokenBackendError, jwt.InvalidTokenError) as e:
+        reason = next(reason for refused, reason in DECODE_REFUSALS if isinstance(e, refused))
+        raise _Refused(
+            reason.format(
+                error=e,
+                kid=header.get("kid"),
+                audiences=", ".join(audiences) or "no app",
+                issuer=settings.SSO_ISSUER_URL,
+                claim=getattr(e, "claim", ""),
+                name=type(e).__name__,
+            )
+        ) from e
 
 
 def _why_not_live(session: SSOSession, *, sub: str) -> str:

@@ -4,7 +4,7 @@ The token is a JWT signed by the issuer (issuer.signing.tokens.PasswordResetToke
 password_reset), one user (`sub`), and a fingerprint (`fp`) of that user's password hash and last sign-in,
 the idea of Django's PasswordResetTokenGenerator. Setting the password changes the hash, so the link stops
 working once used, and so does every other outstanding link, and any link after a password change made
-another way. Only the newest requested link is honoured (the audit trail records each request's `jti`), so a
+another way. Only the newest requested link is honoured (each sent link is a PasswordResetRequest row), so a
 newer request retires the older ones. Changing the password revokes the person's sessions (issuer.signals)."""
 
 import logging
@@ -24,7 +24,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
 
 from .. import clock
-from ..models import AuditEvent
+from ..models import AuditEvent, PasswordResetRequest
 from ..signing.tokens import PasswordResetToken
 from . import throttles
 from .audit import audit_record
@@ -122,9 +122,10 @@ def password_reset_request(*, email: str, ip: str | None = None) -> int:
             detail = f"jti={token['jti']}"
             outgoing.append((user.get_username(), subject, body, getattr(user, User.get_email_field_name())))
         else:
-            # Not recorded against the user: only the newest audited jti is honoured, so recording a link that
+            # Not recorded against the user: only the newest request is honoured, so recording a link that
             # was never sent would retire the one in the person's inbox.
             detail = "not sent: mail budget spent" if users else "no account with that address"
+        PasswordResetRequest.objects.create(user=user if sending else None, jti=token["jti"])
         audit_record(
             kind=AuditEvent.Kind.PASSWORD_RESET_REQUESTED, user=user if sending else None, ip=ip, detail=detail
         )
@@ -159,18 +160,15 @@ def _read(raw_token: str) -> PasswordResetToken:
         raise ResetLinkInvalid("invalid") from e
 
 
-def _audited_jti(*, user: AbstractBaseUser, kind: str) -> str | None:
-    event = AuditEvent.objects.filter(user=user, kind=kind).order_by("-created_at", "-pk").first()
-    return event.detail.removeprefix("jti=") if event is not None else None
-
-
 def _check(*, user: AbstractBaseUser | None, token: PasswordResetToken) -> None:
     if user is None or not user.is_active:
         raise ResetLinkInvalid("unknown or inactive user")
     jti = token["jti"]
-    if AuditEvent.objects.filter(user=user, kind=AuditEvent.Kind.PASSWORD_RESET, detail=f"jti={jti}").exists():
+    requests = PasswordResetRequest.objects.filter(user=user)
+    if requests.filter(jti=jti, used_at__isnull=False).exists():
         raise ResetLinkInvalid("already used")
-    if _audited_jti(user=user, kind=AuditEvent.Kind.PASSWORD_RESET_REQUESTED) != jti:
+    newest = requests.order_by("-created_at", "-pk").values_list("jti", flat=True).first()
+    if newest != jti:
         raise ResetLinkInvalid("superseded by a newer reset")
     if not constant_time_compare(str(token.get("fp", "")), credentials_fingerprint(user=user)):
         raise ResetLinkInvalid("password changed or signed in since")
@@ -203,5 +201,6 @@ def password_reset_complete(*, raw_token: str, new_password: str, ip: str | None
         password_validation.validate_password(new_password, user)
         user.set_password(new_password)
         user.save()
+        PasswordResetRequest.objects.filter(user=user, jti=token["jti"]).update(used_at=clock.now())
         audit_record(kind=AuditEvent.Kind.PASSWORD_RESET, user=user, ip=ip, detail=f"jti={token['jti']}")
     return user

@@ -10,7 +10,7 @@ from django.db import transaction
 from rest_framework_simplejwt.exceptions import TokenError
 
 from .. import clock
-from ..models import AuditEvent, SSOSession
+from ..models import AuditEvent, RevokedSession, SSOSession
 from ..selectors import user_audiences, user_roles
 from ..signing.tokens import SSOAccessToken, SSORefreshToken
 from .audit import audit_record, log_safe
@@ -206,11 +206,15 @@ def session_grants_invalidate(*, user: AbstractBaseUser | None = None) -> int:
 def session_revoke(*, session: SSOSession, reason: str, ip: str | None = None) -> bool:
     """End one session: its refresh token stops working now, its access tokens at every relying app
     within their revocation refresh interval. Returns False when it had already ended."""
-    updated = SSOSession.objects.filter(pk=session.pk, revoked_at__isnull=True).update(
-        revoked_at=clock.now(), revoked_reason=reason
-    )
-    if not updated:
-        return False
+    now = clock.now()
+    with transaction.atomic():
+        updated = SSOSession.objects.filter(pk=session.pk, revoked_at__isnull=True).update(
+            revoked_at=now, revoked_reason=reason
+        )
+        if not updated:
+            return False
+        # The published list's record, which outlives the user (issuer.services.revocations).
+        RevokedSession.objects.create(sid=session.sid, revoked_at=now)
     kind = AuditEvent.Kind.LOGOUT if reason == SSOSession.RevokedReason.LOGOUT else AuditEvent.Kind.SESSION_REVOKED
     audit_record(kind=kind, user=session.user, sid=session.sid, ip=ip, detail=f"reason={reason}")
     return True
@@ -223,7 +227,7 @@ def user_sessions_revoke(*, user: AbstractBaseUser, reason: str, ip: str | None 
 
 
 def logout(*, raw_refresh: str, ip: str | None = None) -> None:
-    """End the session a refresh token belongs to, and blacklist that token (simplejwt's blacklist app).
+    """End the session a refresh token belongs to: its `refresh_jti` then refuses that token and every other.
 
     Only the session's current refresh token does: its `sub` must be the session's user and its `jti` the
     session's live one. A token already rotated out is refused (RefreshRejected) and, unlike at refresh,
@@ -235,4 +239,3 @@ def logout(*, raw_refresh: str, ip: str | None = None) -> None:
     if session is None or presented.get("sub") != str(session.user_id) or presented["jti"] != session.refresh_jti:
         raise RefreshRejected
     session_revoke(session=session, reason=SSOSession.RevokedReason.LOGOUT, ip=ip)
-    presented.blacklist()

@@ -2,6 +2,7 @@
 and refresh tokens that only the issuer itself can read; likewise service tokens (RS256) and
 password-reset tokens (issuer-only)."""
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -48,27 +49,43 @@ class KeyedRS256Backend(TokenBackend):
 
     def decode(self, token: Any, verify: bool = True) -> dict[str, Any]:
         try:
+            raw = token if isinstance(token, str) else token.decode("ascii")
             if verify:
-                # Duplicate members, odd claim types, hostile nesting: the same shape rules as relying apps.
-                compact_jws_check(token if isinstance(token, str) else token.decode("ascii"))
+                return token_claims_decode(raw, backend=self, audience=self.audience, required=ACCESS_REQUIRED_CLAIMS)
+            # Reading a token this issuer already verified or just made (its pages' own cookie): a known kid and
+            # the required claims, no signature or time checks.
             return jwt.decode(
-                token,
-                self.get_verifying_key(token),
+                raw,
+                self.get_verifying_key(raw),
                 algorithms=[keys.ALGORITHM],
-                audience=self.audience,
-                issuer=self.issuer,
-                leeway=self.get_leeway(),
-                options={
-                    "require": ACCESS_REQUIRED_CLAIMS,
-                    "verify_signature": verify,
-                    # No audience: a reader that checks the session instead (IssuerCookieToken).
-                    "verify_aud": verify and self.audience is not None,
-                },
+                options={"require": ACCESS_REQUIRED_CLAIMS, "verify_signature": False},
             )
         except jwt.ExpiredSignatureError as e:
             raise TokenBackendExpiredToken("Token is expired") from e
         except (jwt.InvalidTokenError, MalformedToken, UnicodeDecodeError) as e:
             raise TokenBackendError("Token is invalid") from e
+
+
+def token_claims_decode(
+    raw: str, *, backend: TokenBackend, audience: str | list[str] | None, required: Sequence[str]
+) -> dict[str, Any]:
+    """The one verification of a token the issuer made, for everything at the issuer that verifies (its
+    backends, the token inspector): shape (sso_client.jws, the same rules as relying apps), the backend's key
+    and single algorithm, exact `iss`, one of `audience` (None: not checked, for a reader that checks the
+    session instead, IssuerCookieToken), the `required` claims, current time claims with the backend's leeway.
+
+    Raises what the libraries raise, untranslated (MalformedToken, TokenBackendError for a key it cannot find,
+    PyJWT's errors), so each caller translates once, into its own words."""
+    compact_jws_check(raw)
+    return jwt.decode(
+        raw,
+        backend.get_verifying_key(raw),
+        algorithms=[backend.algorithm],
+        audience=audience,
+        issuer=backend.issuer,
+        leeway=backend.get_leeway(),
+        options={"require": list(required), "verify_aud": audience is not None, "strict_aud": False},
+    )
 
 
 def _refresh_backend() -> TokenBackend:

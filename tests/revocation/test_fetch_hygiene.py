@@ -273,7 +273,7 @@ def test_a_flood_of_random_kids_costs_at_most_one_jwks_fetch_per_interval(issuer
 
 
 def test_the_limit_is_per_site_not_only_per_process(site_cache, issuer, later):
-    # Site-wide claims are per window of REFETCH seconds (sso_client.state._window_key): start at the
+    # Site-wide claims are per window of REFETCH seconds (sso_client.fetch_claims.window_key): start at the
     # beginning of one, so the four floods below fall in the same window on however slow a machine.
     later(REFETCH - clock.now() % REFETCH + 0.05)
     processes = [started(issuer) for _ in range(4)]  # four processes of one site share the cache
@@ -356,9 +356,9 @@ def test_discovery_pointing_the_jwks_at_another_host_is_refused(issuer, hostile,
         {"issuer": issuer.base, "jwks_uri": f"{hostile.base}/.well-known/jwks.json"},
     )
     state = IssuerState()
-    with caplog.at_level(logging.WARNING, logger="sso_client.state"):
+    with caplog.at_level(logging.WARNING, logger="sso_client"):
         state.sync()
-    assert not state.snapshot.keys
+    assert not state.jwks.keys
     assert hostile.hits.total() == 0
     assert "jwks_fetch_failed" in caplog.text
     assert cache.get("sso_client:discovery") is None, "a refused document is not kept"
@@ -371,7 +371,7 @@ def test_discovery_naming_another_issuer_is_refused(issuer):
     )
     state = IssuerState()
     state.sync()
-    assert not state.snapshot.keys
+    assert not state.jwks.keys
     assert issuer.hits["/.well-known/jwks.json"] == 0
 
 
@@ -421,7 +421,7 @@ def test_an_issuer_outage_keeps_the_last_good_keys_and_list_and_says_so(issuer, 
     for path in ("/.well-known/jwks.json", "/api/revocations/", "/.well-known/openid-configuration"):
         issuer.fail_route(path)
     cache.delete("sso_client:discovery")
-    with caplog.at_level(logging.INFO, logger="sso_client.state"):
+    with caplog.at_level(logging.INFO, logger="sso_client"):
         for _ in range(3):
             later(400)  # past the JWKS max age and many revocation intervals
             state.sync()
@@ -438,7 +438,7 @@ def test_an_issuer_outage_keeps_the_last_good_keys_and_list_and_says_so(issuer, 
     issuer.revoked = ["revoked-during-outage"]
     issuer.json_route("/api/revocations/", lambda: {"revoked_sids": issuer.revoked, "kids": ["test-main"]})
     caplog.clear()
-    with caplog.at_level(logging.INFO, logger="sso_client.state"):
+    with caplog.at_level(logging.INFO, logger="sso_client"):
         later(INTERVAL)
         state.sync()
     assert state.is_revoked("revoked-during-outage")

@@ -91,11 +91,6 @@ def test_a_relying_app_refuses_symmetric_or_no_algorithms(production, algorithms
     assert "sso_client.E003" in ids(check_sso_client(None))
 
 
-def test_the_issuer_refuses_to_sign_access_tokens_with_hs256(production):
-    production.SIMPLE_JWT = {**production.SIMPLE_JWT, "ALGORITHM": "HS256"}
-    assert "issuer.E001" in ids(check_issuer_configuration(None))
-
-
 def test_the_development_secret_is_warned_about_over_plain_http_too(settings):
     """Refresh tokens are signed with a key derived from it: with the published value anyone can forge one."""
     from issuer.checks import check_issuer_secret_key

@@ -7,7 +7,6 @@ from rest_framework.request import Request
 from rest_framework.test import APIClient, APIRequestFactory
 
 from sso_client.authentication import SSOAuthentication
-from sso_client.state import issuer_state
 from tests.keys import mint_token
 
 pytestmark = pytest.mark.django_db
@@ -69,12 +68,14 @@ def test_cookie_authenticated_post_without_csrf_token_is_refused():
 
 
 def test_steady_state_makes_no_query_and_no_network_call(monkeypatch):
-    def no_network(url):
+    fetches = []
+
+    def no_network(url, **kwargs):
+        fetches.append(url)
         raise AssertionError(f"network call to {url}")
 
-    monkeypatch.setattr("sso_client.state.fetch_json", no_network)
+    monkeypatch.setattr("sso_client.http.fetch_json", no_network)
     token = mint_token()
-    before = issuer_state.fetch_count
     factory = APIRequestFactory()
     with CaptureQueriesContext(connection) as queries:
         for _ in range(1000):
@@ -82,4 +83,4 @@ def test_steady_state_makes_no_query_and_no_network_call(monkeypatch):
             user, verified = SSOAuthentication().authenticate(request)
             assert user.username == "bob"
     assert len(queries) == 0
-    assert issuer_state.fetch_count == before
+    assert fetches == []

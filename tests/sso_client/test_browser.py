@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from rest_framework.test import APIClient
 
-from sso_client.state import REVOKED_KEY
+from sso_client.revocations import REVOKED_KEY
 from tests.keys import mint_token
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,8 @@ from cryptography.hazmat.primitives import serialization
 from django.core.cache import cache
 
 from sso_client import clock
-from sso_client.state import REVOKED_KEY, issuer_state
+from sso_client.revocations import REVOKED_KEY
+from sso_client.state import issuer_state
 from sso_client.verify import TokenRejected, token_verify
 from tests.keys import jwks, mint_token, private_key, public_jwk
 
@@ -93,7 +94,7 @@ def test_refresh_token_is_rejected():
 
 def test_unknown_kid_is_rejected_after_one_refetch(monkeypatch):
     calls = []
-    monkeypatch.setattr("sso_client.state.fetch_json", lambda url: calls.append(url) or {"keys": [public_jwk()]})
+    monkeypatch.setattr("sso_client.http.fetch_json", lambda url: calls.append(url) or {"keys": [public_jwk()]})
     cache.set(
         "sso_client:discovery",
         {"issuer": "http://localhost:8000", "jwks_uri": "http://localhost:8000/.well-known/jwks.json"},
@@ -104,7 +105,7 @@ def test_unknown_kid_is_rejected_after_one_refetch(monkeypatch):
 
 
 def test_a_new_key_is_picked_up_on_its_first_unknown_kid(monkeypatch):
-    monkeypatch.setattr("sso_client.state.fetch_json", lambda url: jwks("main", "next"))
+    monkeypatch.setattr("sso_client.http.fetch_json", lambda url: jwks("main", "next"))
     cache.set(
         "sso_client:discovery",
         {"issuer": "http://localhost:8000", "jwks_uri": "http://localhost:8000/.well-known/jwks.json"},
@@ -139,14 +140,14 @@ def test_an_evicted_revocation_list_never_lets_a_revoked_session_back_in(monkeyp
     def unreachable(url, **kwargs):
         raise FetchError("connection refused")
 
-    monkeypatch.setattr("sso_client.state.fetch_json", unreachable)
+    monkeypatch.setattr("sso_client.http.fetch_json", unreachable)
     cache.clear()  # everything evicted: the list, the JWKS, the fetch claims
     later = time.time() + 60
     monkeypatch.setattr(clock, "now", lambda: later)
     issuer_state.sync()
     assert issuer_state.is_revoked("revoked-before-eviction")
     monkeypatch.setattr(
-        "sso_client.state.fetch_json", lambda url, **kwargs: {"revoked_sids": ["revoked-before-eviction"], "kids": None}
+        "sso_client.http.fetch_json", lambda url, **kwargs: {"revoked_sids": ["revoked-before-eviction"], "kids": None}
     )
     monkeypatch.setattr(clock, "now", lambda: later + 60)
     issuer_state.sync()
@@ -159,15 +160,15 @@ def test_a_cold_process_with_the_list_evicted_fetches_it_although_another_holds_
     window's fetch claim, asks the issuer itself rather than accept revoked sessions until that fetch lands;
     and it does so at most once per interval while the issuer is down."""
     from sso_client.conf import sso_settings
+    from sso_client.fetch_claims import window_key
     from sso_client.http import FetchError
-    from sso_client.state import _window_key
 
     issuer_state.reset()
     cache.delete(REVOKED_KEY)
     interval = sso_settings()["REVOCATION_REFRESH_SECONDS"]
     now = time.time()
     monkeypatch.setattr(clock, "now", lambda: now)
-    cache.add(_window_key("sso_client:revoked-fetch", interval), now, timeout=10)  # another process's claim
+    cache.add(window_key("sso_client:revoked-fetch", interval), now, timeout=10)  # another process's claim
     calls = []
 
     def revocations(url, **kwargs):
@@ -176,8 +177,8 @@ def test_a_cold_process_with_the_list_evicted_fetches_it_although_another_holds_
             raise FetchError("not this test's concern")
         return {"revoked_sids": ["revoked-elsewhere"], "kids": None}
 
-    monkeypatch.setattr("sso_client.state.fetch_json", revocations)
-    issuer_state._refresh_revoked()
+    monkeypatch.setattr("sso_client.http.fetch_json", revocations)
+    issuer_state.revocations.refresh()
     assert issuer_state.is_revoked("revoked-elsewhere")
 
     issuer_state.reset()
@@ -187,10 +188,10 @@ def test_a_cold_process_with_the_list_evicted_fetches_it_although_another_holds_
         calls.append(url)
         raise FetchError("connection refused")
 
-    monkeypatch.setattr("sso_client.state.fetch_json", down)
+    monkeypatch.setattr("sso_client.http.fetch_json", down)
     calls.clear()
     for _ in range(20):
-        issuer_state._refresh_revoked()
+        issuer_state.revocations.refresh()
     assert len(calls) == 1, "an unreachable issuer is asked once per interval, not on every poll"
 
 
@@ -204,7 +205,7 @@ def test_cached_token_still_expires(monkeypatch):
 def test_token_of_a_key_no_longer_published_is_rejected_even_when_cached():
     raw = mint_token()
     assert token_verify(raw)
-    issuer_state.snapshot.keys = {}
+    issuer_state.jwks.keys = {}
     assert rejected(raw) == "signing key no longer published"
 
 
@@ -216,9 +217,9 @@ def test_crit_header_is_rejected():
 
 
 def test_keys_of_another_type_in_the_jwks_are_ignored():
-    from sso_client.state import _parse_jwks
+    from sso_client.keys import jwks_parse
 
-    parsed = _parse_jwks({"keys": [{"kty": "oct", "k": "c2VjcmV0", "kid": "hmac"}, public_jwk()]})
+    parsed = jwks_parse({"keys": [{"kty": "oct", "k": "c2VjcmV0", "kid": "hmac"}, public_jwk()]})
     assert list(parsed) == ["test-main"]
 
 

@@ -43,7 +43,7 @@ def test_refused_headers_are_not_remembered():
 
 
 def test_made_up_headers_cannot_grow_the_header_cache(monkeypatch):
-    monkeypatch.setattr("sso_client.state.fetch_json", lambda url: jwks())  # the unknown kids' one refetch
+    monkeypatch.setattr("sso_client.http.fetch_json", lambda url: jwks())  # the unknown kids' one refetch
     _unverified_header.cache_clear()
     payload = mint_token().split(".")[1]
     for n in range(200):
