@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('issuer', '0003_throttlecounter'),
+        ('issuer', '0004_revokedsession_passwordresetrequest'),
     ]
 
     operations = [
