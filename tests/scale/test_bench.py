@@ -74,7 +74,6 @@ def results(**changes) -> dict:
                 "cache_request_path": 0,
                 "http_background": 1,
                 "cache_background": 4,
-                "issuer_fetches": 1,
             },
         },
         "load": {
