@@ -13,7 +13,7 @@ import json
 import multiprocessing
 import statistics
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -107,18 +107,20 @@ def run_load(
 
 def compare_endpoints(
     base_url: str,
-    endpoints: dict[str, list[Workload]],
+    endpoints: dict[str, Callable[[], list[Workload]]],
     *,
     rounds: int,
     seconds: float,
     server_pid: int | None = None,
 ) -> dict:
-    """Each endpoint's figures (medians over `rounds`, the order rotating from round to round)."""
+    """Each endpoint's figures (medians over `rounds`, the order rotating from round to round). Each endpoint
+    gives its clients' workloads afresh for every round: a refresh chain cannot start again from a token an
+    earlier round has spent (the issuer would rightly take that for reuse and end the session)."""
     names = list(endpoints)
     runs: dict[str, list[dict]] = {name: [] for name in names}
     for index in range(rounds):
         for name in names[index % len(names) :] + names[: index % len(names)]:
-            runs[name].append(run_load(base_url, endpoints[name], seconds=seconds, server_pid=server_pid))
+            runs[name].append(run_load(base_url, endpoints[name](), seconds=seconds, server_pid=server_pid))
     summary = {}
     for name, results in runs.items():
         cpu = [r["cpu_us_per_request"] for r in results]
@@ -130,5 +132,5 @@ def compare_endpoints(
             "p99_ms": statistics.median(r["p99_ms"] for r in results),
             "cpu_us_per_request": None if None in cpu else statistics.median(cpu),
         }
-    summary["settings"] = {"rounds": rounds, "seconds_per_run": seconds, "clients": len(endpoints[names[0]])}
+    summary["settings"] = {"rounds": rounds, "seconds_per_run": seconds, "clients": len(endpoints[names[0]]())}
     return summary
