@@ -9,7 +9,7 @@ from django.contrib.auth.hashers import Argon2PasswordHasher
 class Argon2idPasswordHasher(Argon2PasswordHasher):
     """Argon2id, m = 32 MiB, t = 2, p = 1: above OWASP's minimum (m = 19 MiB, t = 2, p = 1) in memory, equal
     in passes, one lane so one login costs one core's time and nothing else. Django's defaults (100 MiB,
-    eight lanes) would cost about five times the memory per concurrent sign-in. Same algorithm name as
+    eight lanes) would cost about three times the memory per concurrent sign-in. Same algorithm name as
     Django's, so a change of parameters rehashes on the next sign-in too (must_update compares them)."""
 
     time_cost = 2
