@@ -3,8 +3,8 @@ what wrk's scripts cannot do simply: a refresh chain per client, thousands of di
 
 Each client is its own process (so clients do not share one interpreter lock), runs a closed loop for a fixed
 time over plain `http.client` (keep-alive where the server keeps the connection, a new connection where it
-closes it), and reports how many requests it made, how many answered other than expected, and every
-latency. `run_load` starts the clients together and pools their figures: requests/s over the run, p50 and
+closes it), and reports how many requests it made, which answered other than expected (by status, or by
+the connection error), and every latency. `run_load` starts the clients together and pools their figures: requests/s over the run, p50 and
 p99 latency. `compare_endpoints` loads several endpoints of one server in rounds whose order rotates, as
 bench/load.py does for wrk, so a neighbour's burst of work does not favour one endpoint."""
 
@@ -13,6 +13,7 @@ import json
 import multiprocessing
 import statistics
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -47,7 +48,7 @@ def _client(args: tuple[str, Workload, float, int | None]) -> dict:
     parts = urlsplit(base_url)
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
     latencies: list[float] = []
-    unexpected = 0
+    unexpected: Counter[str] = Counter()  # by status code, or by the connection error's name
     requests = _requests(workload)
     refresh = workload.body.get("refresh")
     deadline = time.perf_counter() + seconds
@@ -60,17 +61,17 @@ def _client(args: tuple[str, Workload, float, int | None]) -> dict:
             connection.request(method, workload.path, body=body, headers=headers)
             response = connection.getresponse()
             answer = response.read()
-        except (OSError, http.client.HTTPException):
+        except (OSError, http.client.HTTPException) as e:
             connection.close()
-            unexpected += 1
+            unexpected[type(e).__name__] += 1
             continue
         latencies.append(time.perf_counter() - started)
         if response.status != workload.expected_status:
-            unexpected += 1
+            unexpected[str(response.status)] += 1
         elif workload.kind == "refresh":
             refresh = json.loads(answer)["refresh"]
     connection.close()
-    return {"latencies": latencies, "unexpected": unexpected}
+    return {"latencies": latencies, "unexpected": dict(unexpected)}
 
 
 def run_load(
@@ -91,9 +92,11 @@ def run_load(
     cpu_after = load.server_cpu_seconds(server_pid) if server_pid else None
     latencies = sorted(latency for result in results for latency in result["latencies"])
     requests = len(latencies)
+    unexpected = sum((Counter(result["unexpected"]) for result in results), Counter())
     return {
         "requests": requests,
-        "errors": sum(result["unexpected"] for result in results),
+        "errors": sum(unexpected.values()),
+        "unexpected": dict(unexpected),
         "rps": requests / elapsed,
         "p50_ms": statistics.median(latencies) * 1000 if latencies else None,
         "p99_ms": latencies[min(requests - 1, int(requests * 0.99))] * 1000 if latencies else None,
@@ -127,6 +130,7 @@ def compare_endpoints(
         summary[name] = {
             "requests": sum(r["requests"] for r in results),
             "errors": sum(r["errors"] for r in results),
+            "unexpected": dict(sum((Counter(r["unexpected"]) for r in results), Counter())),
             "rps": statistics.median(r["rps"] for r in results),
             "p50_ms": statistics.median(r["p50_ms"] for r in results),
             "p99_ms": statistics.median(r["p99_ms"] for r in results),
