@@ -132,8 +132,6 @@ def _steady_state_counts(raw: str, requests_count: int) -> dict:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    from sso_client.state import issuer_state
-
     counter = _CallCounter()
     counter.wrap(requests.Session, "send", "http")
     cache_class = type(caches["default"])
@@ -144,7 +142,6 @@ def _steady_state_counts(raw: str, requests_count: int) -> dict:
     bearer = {"HTTP_AUTHORIZATION": f"Bearer {raw}", "HTTP_ACCEPT": "application/json"}
     assert client.get("/api/whoami/", **bearer).status_code == 200  # warm-up
     counter.reset()
-    fetches_before = issuer_state.fetch_count
     failures = 0
     started = time.perf_counter()
     with CaptureQueriesContext(connection) as queries:
@@ -160,7 +157,6 @@ def _steady_state_counts(raw: str, requests_count: int) -> dict:
         "cache_request_path": counter.request_path["cache"],
         "http_background": counter.background["http"],
         "cache_background": counter.background["cache"],
-        "issuer_fetches": issuer_state.fetch_count - fetches_before,
     }
 
 

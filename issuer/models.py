@@ -68,6 +68,11 @@ class SSOSession(models.Model):
     user_agent = models.CharField(max_length=300, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True, db_index=True)
     revoked_reason = models.CharField(max_length=30, choices=RevokedReason.choices, blank=True)
+    # What the session's access tokens name, worked out at sign-on so that a refresh reads one row: every app
+    # the user may use (`aud`, before any narrowing to `audience`) and the user's roles. None means "work
+    # them out again at the next refresh": a change to groups, app access or apps sets it (issuer.signals).
+    token_audiences = models.JSONField(null=True, blank=True, editable=False)
+    token_roles = models.JSONField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]

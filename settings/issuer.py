@@ -55,6 +55,13 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# Argon2id first (issuer.hashers): new passwords, the dummy hash for unknown usernames, and the rehash of an
+# older hash on its next successful sign-in. PBKDF2 stays to read the hashes made before.
+PASSWORD_HASHERS = [
+    "issuer.hashers.Argon2idPasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,
     "DEFAULT_AUTHENTICATION_CLASSES": ["issuer.authentication.IssuerAccessTokenAuthentication"],

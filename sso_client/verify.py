@@ -19,7 +19,7 @@ import jwt
 from . import clock
 from .claims import ACCESS_REQUIRED_CLAIMS
 from .conf import sso_settings
-from .jws import MalformedToken, compact_jws_check
+from .jws import MalformedToken, header_read, shape_checked_jwt
 from .state import UnknownKey, issuer_state
 
 logger = logging.getLogger(__name__)
@@ -89,22 +89,24 @@ def _still_valid(token: VerifiedToken, leeway: int) -> None:
 
 @functools.lru_cache(maxsize=64)
 def _unverified_header(segment: str) -> Mapping[str, Any]:
-    """The JOSE header in a token's first segment, parsed by PyJWT, only to pick the key: jwt.decode reads
-    the whole token (this header included, as part of the signed input) once more. Every token signed by
-    one key has the same header segment, so it is parsed once per key, not per token; the cache is bounded,
-    so a flood of made-up headers only evicts entries, and refusals (exceptions) are never cached."""
-    return MappingProxyType(jwt.get_unverified_header(segment + ".."))
+    """The JOSE header in a token's first segment, duplicate-free (sso_client.jws) and read by PyJWT, only to
+    pick the key: the decode reads it once more as part of the signed input. Every token signed by one key
+    has the same header segment, so it is parsed once per key, not per token; the cache is bounded, so a
+    flood of made-up headers only evicts entries, and refusals (exceptions) are never cached."""
+    return MappingProxyType(header_read(segment))
 
 
 def signed_claims_verify(raw: str, *, required: tuple[str, ...]) -> tuple[dict[str, Any], str]:
     """What every token this app accepts passes first, whatever it is for: an allowed algorithm, a `kid`
     naming a published key, a good signature, exact `iss`, this app in `aud`, the `required` claims, current
-    time claims. Returns the claims and the kid, or raises TokenRejected. The access-token policy
-    (token_verify) and the service-token policy (sso_client.service) both start here."""
+    time claims, and the shapes of sso_client.jws (duplicate members, odd claim types, hostile nesting).
+    Returns the claims and the kid, or raises TokenRejected. The access-token policy (token_verify) and the
+    service-token policy (sso_client.service) both start here."""
     conf = sso_settings()
     leeway = conf["LEEWAY_SECONDS"]
+    if raw.count(".") != 2:
+        raise TokenRejected("malformed")
     try:
-        compact_jws_check(raw)  # duplicate members, odd claim types, hostile nesting (sso_client.jws)
         header = _unverified_header(raw.partition(".")[0])
     except (MalformedToken, jwt.InvalidTokenError) as e:
         raise TokenRejected("malformed") from e
@@ -121,7 +123,8 @@ def signed_claims_verify(raw: str, *, required: tuple[str, ...]) -> tuple[dict[s
     except UnknownKey as e:
         raise TokenRejected("unknown kid") from e
     try:
-        claims = jwt.decode(
+        # One decode: each segment base64url-decoded once, the payload parsed and shape-checked once.
+        claims = shape_checked_jwt.decode(
             raw,
             key.key,
             algorithms=conf["ALGORITHMS"],
@@ -130,6 +133,8 @@ def signed_claims_verify(raw: str, *, required: tuple[str, ...]) -> tuple[dict[s
             leeway=leeway,
             options={"require": required, "strict_aud": False},
         )
+    except MalformedToken as e:
+        raise TokenRejected("malformed") from e
     except jwt.ExpiredSignatureError as e:
         raise TokenRejected("expired") from e
     except jwt.InvalidAudienceError as e:

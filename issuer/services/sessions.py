@@ -43,6 +43,14 @@ class TokenPair:
 MAX_ACCESS_TOKEN_BYTES = 1024
 
 
+def _token_grants_load(*, session: SSOSession) -> None:
+    """Work out what the session's access tokens name (every app the user may use, the user's roles) and keep
+    it on the session: at sign-on, and at a refresh after a change to groups or app access cleared it
+    (session_grants_invalidate). The caller saves the session."""
+    session.token_audiences = user_audiences(user=session.user)
+    session.token_roles = user_roles(user=session.user)
+
+
 def _access_token(*, user: AbstractBaseUser, session: SSOSession) -> str:
     """The signed access token. Its claims are the minimum permission checks need. `username` is for display
     only, so a token that would pass MAX_ACCESS_TOKEN_BYTES (a very long name) goes without it and apps show
@@ -51,8 +59,9 @@ def _access_token(*, user: AbstractBaseUser, session: SSOSession) -> str:
 
     A default token names the relying apps the person may use, never the issuer itself: every app it is
     handed to could otherwise call the issuer's account API as the person (list, revoke, log out
-    everywhere). A token for the issuer's own audience is issued only when asked for, and names nothing else."""
-    audiences = user_audiences(user=user)
+    everywhere). A token for the issuer's own audience is issued only when asked for, and names nothing else.
+    The apps and roles are the session's (token_audiences, token_roles), worked out at sign-on."""
+    audiences = session.token_audiences
     if session.audience == settings.SSO_ISSUER["AUDIENCE"]:
         audiences = [session.audience]
     elif session.audience:
@@ -64,7 +73,7 @@ def _access_token(*, user: AbstractBaseUser, session: SSOSession) -> str:
     token["aud"] = audiences
     token["sid"] = session.sid
     token["username"] = user.get_username()
-    token["roles"] = user_roles(user=user)
+    token["roles"] = session.token_roles
     if user.is_staff:
         token["staff"] = True
     encoded = str(token)
@@ -89,8 +98,6 @@ def session_start(
 ) -> TokenPair:
     """Sign a user on: a new SSO session and its first token pair. `audience` narrows its access tokens to
     one relying app the user may use, or to the issuer's own account API (SSO_ISSUER["AUDIENCE"])."""
-    if audience and audience != settings.SSO_ISSUER["AUDIENCE"] and audience not in user_audiences(user=user):
-        raise AudienceNotAllowed
     refresh_lifetime: timedelta = settings.REFRESH_TOKEN_LIFETIME
     session = SSOSession(
         user=user,
@@ -99,6 +106,9 @@ def session_start(
         user_agent=user_agent[:300],
         expires_at=clock.now() + refresh_lifetime,
     )
+    _token_grants_load(session=session)
+    if audience and audience != settings.SSO_ISSUER["AUDIENCE"] and audience not in session.token_audiences:
+        raise AudienceNotAllowed
     refresh = _refresh_token(user=user, session=session)
     access = _access_token(user=user, session=session)
     session.refresh_jti = refresh["jti"]
@@ -116,6 +126,23 @@ def _read_refresh(raw_refresh: str) -> SSORefreshToken:
         raise RefreshRejected from e
 
 
+# What a refresh reads, in its one locked read: the session's rotation state and what its tokens name, and of
+# its user what the tokens carry and whether they are still active. Fewer columns, less for the ORM to build.
+_REFRESH_READS = (
+    "sid",
+    "audience",
+    "refresh_jti",
+    "revoked_at",
+    "token_audiences",
+    "token_roles",
+    "user__id",
+    "user__username",
+    "user__is_active",
+    "user__is_staff",
+    "user__is_superuser",
+)
+
+
 def session_refresh(*, raw_refresh: str, ip: str | None = None) -> TokenPair:
     """Rotate: the presented refresh token is spent and a new pair is issued for the same session.
 
@@ -124,15 +151,19 @@ def session_refresh(*, raw_refresh: str, ip: str | None = None) -> TokenPair:
     token exactly one succeeds and the other is treated as the replay it is."""
     presented = _read_refresh(raw_refresh)
     with transaction.atomic():
-        # Lock the session row only (`of`): locking the joined user row too would serialise every refresh
-        # of that user's other sessions and block saves of the user.
-        session = (
-            SSOSession.objects.select_for_update(of=("self",))
-            .select_related("user")
-            .filter(sid=presented["sid"])
-            .first()
-        )
-        if session is None or session.revoked_at is not None:
+        # One read: the session and its user (what the token needs), the session row locked only (`of`):
+        # locking the joined user row too would serialise every refresh of that user's other sessions and
+        # block saves of the user.
+        try:
+            session = (
+                SSOSession.objects.select_for_update(of=("self",))
+                .select_related("user")
+                .only(*_REFRESH_READS)
+                .get(sid=presented["sid"])
+            )
+        except SSOSession.DoesNotExist as e:
+            raise RefreshRejected from e
+        if session.revoked_at is not None:
             raise RefreshRejected
         user = session.user
         # Revocations below must commit, so the refusal is raised only after the transaction ends.
@@ -145,17 +176,31 @@ def session_refresh(*, raw_refresh: str, ip: str | None = None) -> TokenPair:
             session_revoke(session=session, reason=SSOSession.RevokedReason.USER_DEACTIVATED, ip=ip)
             refusal = RefreshRejected("user inactive")
         else:
+            changed = ["refresh_jti", "last_refreshed_at", "expires_at"]
+            if session.token_audiences is None or session.token_roles is None:
+                _token_grants_load(session=session)  # groups or app access changed since the last token
+                changed += ["token_audiences", "token_roles"]
             refresh = _refresh_token(user=user, session=session)
             access = _access_token(user=user, session=session)
             now = clock.now()
             session.refresh_jti = refresh["jti"]
             session.last_refreshed_at = now
             session.expires_at = now + settings.REFRESH_TOKEN_LIFETIME
-            session.save(update_fields=["refresh_jti", "last_refreshed_at", "expires_at"])
+            session.save(update_fields=changed)
             audit_record(kind=AuditEvent.Kind.REFRESHED, user=user, sid=session.sid, ip=ip)
     if refusal is not None:
         raise refusal
     return TokenPair(access, str(refresh), session, int(settings.ACCESS_TOKEN_LIFETIME.total_seconds()))
+
+
+def session_grants_invalidate(*, user: AbstractBaseUser | None = None) -> int:
+    """A user's groups or app access changed (or, with no `user`, an app or a group did, which may concern
+    anyone): their live sessions work out their apps and roles again at their next refresh, so the change
+    reaches access tokens within one access-token lifetime, as it did when every refresh looked them up."""
+    sessions = SSOSession.objects.filter(revoked_at__isnull=True)
+    if user is not None:
+        sessions = sessions.filter(user=user)
+    return sessions.update(token_audiences=None, token_roles=None)
 
 
 def session_revoke(*, session: SSOSession, reason: str, ip: str | None = None) -> bool:
