@@ -13,6 +13,7 @@ helpers in tests/servers.py), measures, stops every server it started by its pro
 (g) the resident memory of one relying worker after 50,000 requests with 5,000 distinct tokens
 (h) issuer throughput under gunicorn on PostgreSQL: refresh and login against a no-op POST on the same
     server, several concurrent clients (bench/clients.py)
+(i) a password-reset request's answer time for an address with an account against one without
 
 then one line per target, met or not met. Options: --quick (shorter runs, for trying it out), --json FILE
 (the raw figures and the printed table). BENCH_POSTGRES_URL names the PostgreSQL server for the second
@@ -37,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench import clients, load  # noqa: E402
 from bench.memory import measure_relying_memory  # noqa: E402
+from bench.reset_timing import measure_reset_timing  # noqa: E402
 from bench.revocation import measure_revocation_propagation  # noqa: E402
 from tests.servers import DEMO_PASSWORD, PYTHON, Stack, fresh_postgres_databases, prepare_stack  # noqa: E402
 
@@ -198,6 +200,9 @@ def measure(quick: bool) -> dict:
 
             log("(e) revocation propagation (bench/revocation.py)")
             results["revocation"] = measure_revocation_propagation(stack, samples=2 if quick else 3)
+
+            log("(i) password-reset answer time, address with an account or without (bench/reset_timing.py)")
+            results["reset_timing"] = measure_reset_timing(stack, samples=50 if quick else 200)
 
             distinct, total = (1_000, 10_000) if quick else (5_000, 50_000)
             log(f"(g) one relying worker's memory over {total:,} requests with {distinct:,} distinct tokens")
@@ -405,6 +410,23 @@ def build_rows(results: dict) -> tuple[list[tuple[str, str, str, str]], list[tup
             f"revocation reaches every app within the interval plus a second ({e['budget_seconds']:g} s)",
             e["within_budget"],
             ", ".join(f"{app} {'-' if w is None else f'{w:.2f} s'}" for app, w in e["worst_seconds"].items()),
+        )
+    )
+
+    r = results["reset_timing"]
+    rows.append(
+        (
+            f"(i) password reset, known address, median of {r['samples']}",
+            f"{r['known_median_s'] * 1000:.2f} ms",
+            f"unknown address {r['unknown_median_s'] * 1000:.2f} ms",
+            ratio(r["known_median_s"], r["unknown_median_s"]),
+        )
+    )
+    targets.append(
+        (
+            f"password reset takes the same time for known and unknown addresses (medians within {r['tolerance']:.0%})",
+            r["difference"] <= r["tolerance"],
+            f"{r['difference']:.1%} apart",
         )
     )
 

@@ -89,6 +89,13 @@ def results(**changes) -> dict:
             "worst_seconds": {"orders": 4.2, "products": 5.1},
             "within_budget": True,
         },
+        "reset_timing": {
+            "samples": 200,
+            "known_median_s": 0.0081,
+            "unknown_median_s": 0.0083,
+            "difference": 0.025,
+            "tolerance": 0.15,
+        },
         "issuer": {
             "refresh": {"refresh": 400.0, "raw_sign": 210.0, "write_alone": 90.0},
             "refresh_queries": 5,
