@@ -102,12 +102,23 @@ def counter_increment(*, scope: str, identity: str, window_seconds: int) -> tupl
 
 
 def _counter_create(*, scope: str, key: str, window_ends_at: datetime) -> tuple[ThrottleCounter, bool]:
-    try:
-        # A savepoint: on PostgreSQL a failed INSERT would otherwise abort the whole transaction.
-        with transaction.atomic():
-            return ThrottleCounter.objects.create(scope=scope, key=key, count=1, window_ends_at=window_ends_at), True
-    except IntegrityError:  # another attempt created it meanwhile: count on its row, under its lock
-        return ThrottleCounter.objects.select_for_update().get(scope=scope, key=key), False
+    # Another attempt may create the row between our read and our INSERT, and a successful sign-on may delete
+    # it again before we lock it (attempt_succeeded): go round until one of the two steps finds the row.
+    for _ in range(CREATE_ATTEMPTS):
+        try:
+            # A savepoint: on PostgreSQL a failed INSERT would otherwise abort the whole transaction.
+            with transaction.atomic():
+                counter = ThrottleCounter.objects.create(scope=scope, key=key, count=1, window_ends_at=window_ends_at)
+                return counter, True
+        except IntegrityError:  # created meanwhile: count on its row, under its lock
+            counter = ThrottleCounter.objects.select_for_update().filter(scope=scope, key=key).first()
+            if counter is not None:
+                return counter, False
+    raise DatabaseError(f"throttle counter {scope} kept appearing and vanishing")  # callers fail closed
+
+
+# Each round needs a create and a delete by others in between: more than a few is a store gone wrong.
+CREATE_ATTEMPTS = 5
 
 
 def counters_prune() -> int:
