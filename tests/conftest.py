@@ -14,6 +14,35 @@ def services_required() -> bool:
     return os.environ.get("REQUIRE_SERVICES") == "1"
 
 
+# ---- What the run on PostgreSQL and Redis repeats ----------------------------------------------------
+
+
+def pytest_addoption(parser) -> None:
+    parser.addoption(
+        "--storage-only",
+        action="store_true",
+        help="leave out the tests marked storage_independent (scripts/run_tests.py's run on PostgreSQL and Redis)",
+    )
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "storage_independent: what it checks cannot depend on the database or cache backend (token shapes "
+        "refused before any query, subprocesses with an environment of their own), so --storage-only leaves "
+        "it out",
+    )
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    if not config.getoption("--storage-only"):
+        return
+    independent = [item for item in items if item.get_closest_marker("storage_independent")]
+    if independent:
+        config.hook.pytest_deselected(items=independent)
+        items[:] = [item for item in items if not item.get_closest_marker("storage_independent")]
+
+
 @pytest.fixture
 def relying_app(settings):
     """A relying app that trusts the test key: the JWKS and revocation list are placed in its cache the
