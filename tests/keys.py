@@ -17,8 +17,12 @@ from jwt.algorithms import RSAAlgorithm
 ISSUER = "http://localhost:8000"
 
 
-@cache
 def private_key(name: str = "main") -> rsa.RSAPrivateKey:
+    return _named_key(name)
+
+
+@cache  # by name alone: `private_key()` and `private_key("main")` are the one published key, generated once
+def _named_key(name: str) -> rsa.RSAPrivateKey:
     return generate_private_key(public_exponent=65537, key_size=2048)
 
 
