@@ -10,7 +10,8 @@ Redis database, which the other groups' servers would be using.
 
 With REQUIRE_SERVICES=1 (CI) or SSO_TEST_SERVICES=1, the groups in SERVICES_PATHS run a second time on the
 production profile's storage, PostgreSQL (DATABASE_URL) and Redis (REDIS_URL); unreachable services fail
-the run rather than skip it."""
+the run rather than skip it. That run leaves out the tests marked storage_independent (`--storage-only`,
+tests/conftest.py): what they check cannot depend on the backend, so a second run would repeat the first."""
 
 import os
 import subprocess
@@ -36,8 +37,9 @@ GROUPS = [
 ]
 
 # Run again on PostgreSQL and Redis: the groups that test against the settings' own database and cache, and
-# those whose real-server stacks move to PostgreSQL and Redis too (SSO_TEST_SERVICES=1). tests/revocation and
-# tests/scale ask for PostgreSQL and Redis themselves where it matters (the refresh race, shared caches).
+# those whose real-server stacks move to PostgreSQL and Redis too (SSO_TEST_SERVICES=1), less their tests
+# marked storage_independent. tests/revocation and tests/scale ask for PostgreSQL and Redis themselves where
+# it matters (the refresh race, shared caches).
 SERVICES_PATHS = {
     "tests/issuer",
     "tests/sso_client",
@@ -48,6 +50,7 @@ SERVICES_PATHS = {
     "tests/integration",
     "tests/browser",
 }
+SERVICES_ARGS = ["--storage-only"]
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -94,6 +97,7 @@ class Run:
 
     def __init__(self, index: int, settings_module: str, paths: list[str], extra_env: dict, tmp: Path) -> None:
         self.index, self.settings_module, self.paths, self.extra_env = index, settings_module, paths, extra_env
+        self.own_args = SERVICES_ARGS if extra_env else []
         self.report = tmp / f"group{index}.xml"
         self.output = tmp / f"group{index}.out"
         self.process: subprocess.Popen | None = None
@@ -103,7 +107,7 @@ class Run:
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": self.settings_module, **self.extra_env}
         with open(self.output, "wb") as output:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "pytest", *self.paths, f"--junitxml={self.report}", *extra_args],
+                [sys.executable, "-m", "pytest", *self.paths, f"--junitxml={self.report}", *self.own_args, *extra_args],
                 cwd=ROOT,
                 env=env,
                 stdout=output,

@@ -2,14 +2,45 @@
 
 import os
 import time
+from collections import Counter
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests import keys
 
 
 def services_required() -> bool:
     return os.environ.get("REQUIRE_SERVICES") == "1"
+
+
+# ---- What the run on PostgreSQL and Redis repeats ----------------------------------------------------
+
+
+def pytest_addoption(parser) -> None:
+    parser.addoption(
+        "--storage-only",
+        action="store_true",
+        help="leave out the tests marked storage_independent (scripts/run_tests.py's run on PostgreSQL and Redis)",
+    )
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "storage_independent: what it checks cannot depend on the database or cache backend (token shapes "
+        "refused before any query, subprocesses with an environment of their own), so --storage-only leaves "
+        "it out",
+    )
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    if not config.getoption("--storage-only"):
+        return
+    independent = [item for item in items if item.get_closest_marker("storage_independent")]
+    if independent:
+        config.hook.pytest_deselected(items=independent)
+        items[:] = [item for item in items if not item.get_closest_marker("storage_independent")]
 
 
 @pytest.fixture
@@ -32,6 +63,30 @@ def relying_app(settings):
     issuer_state.reset()
     verified_cache.clear()
     cache.clear()
+
+
+# Generated RSA keys, by (public exponent, size), shared by every test of this process.
+_KEY_POOL: dict[tuple[int, int], list[rsa.RSAPrivateKey]] = {}
+_generate_private_key = rsa.generate_private_key
+
+
+@pytest.fixture(autouse=True)
+def _pooled_rsa_keys(monkeypatch):
+    """A 2048-bit RSA key takes 0.1 to 1 s to generate, and the issuer generates one per test (its first
+    token, with an empty database). In-process tests draw from a pool instead: within a test every key is a
+    new one (a rotation gets a key distinct from the one before, as a test writing a key file does), and the
+    next test draws the same keys again. Servers started by tests generate their own, unpooled."""
+    drawn: Counter[tuple[int, int]] = Counter()
+
+    def generate_private_key(public_exponent: int, key_size: int, backend=None) -> rsa.RSAPrivateKey:
+        shape = (public_exponent, key_size)
+        pool = _KEY_POOL.setdefault(shape, [])
+        if drawn[shape] == len(pool):
+            pool.append(_generate_private_key(public_exponent=public_exponent, key_size=key_size))
+        drawn[shape] += 1
+        return pool[drawn[shape] - 1]
+
+    monkeypatch.setattr(rsa, "generate_private_key", generate_private_key)
 
 
 # ---- Real services (PostgreSQL, Redis) -------------------------------------------------------------

@@ -8,14 +8,22 @@ from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
+
+# Bound at import, before tests/conftest.py pools the function: these keys live for the session under their
+# names, so they must never be one of the pooled keys a test's issuer draws.
+from cryptography.hazmat.primitives.asymmetric.rsa import generate_private_key
 from jwt.algorithms import RSAAlgorithm
 
 ISSUER = "http://localhost:8000"
 
 
-@cache
 def private_key(name: str = "main") -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return _named_key(name)
+
+
+@cache  # by name alone: `private_key()` and `private_key("main")` are the one published key, generated once
+def _named_key(name: str) -> rsa.RSAPrivateKey:
+    return generate_private_key(public_exponent=65537, key_size=2048)
 
 
 def kid_of(name: str = "main") -> str:

@@ -10,12 +10,13 @@ from issuer.models import RelyingApp
 from issuer.signing import keys
 
 PASSWORD = "correct horse battery staple"
+# The real hasher costs ~0.3 s a password by design; tests that measure it say so themselves.
+FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(autouse=True)
 def _fast_hasher(settings):
-    # The real hasher costs ~0.3 s a password by design; tests that measure it say so themselves.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PASSWORD_HASHERS = FAST_HASHERS
 
 
 @pytest.fixture(autouse=True)

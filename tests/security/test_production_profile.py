@@ -15,6 +15,10 @@ import requests
 
 from tests.servers import GUNICORN, PYTHON, ROOT, free_port, stop_process, wait_for_port
 
+# Every subprocess here gets an environment of its own (clean_environ drops DATABASE_URL and REDIS_URL), so
+# scripts/run_tests.py's run on PostgreSQL and Redis would run exactly these again.
+pytestmark = pytest.mark.storage_independent
+
 SITES = ("issuer", "orders", "products")
 SECRET_KEY = secrets.token_urlsafe(50)
 PRODUCTION = {

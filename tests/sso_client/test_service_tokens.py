@@ -9,6 +9,9 @@ from sso_client.service import ServiceCaller, service_token_verify
 from sso_client.verify import TokenRejected, token_verify
 from tests.keys import mint_token
 
+# The policy alone, on the test JWKS: nothing here reads storage a backend could change.
+pytestmark = pytest.mark.storage_independent
+
 SERVICE = {"sub": "service:orders", "aud": "orders", "token_type": "service", "scope": "stock:reserve", "sid": None}
 
 
