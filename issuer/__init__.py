@@ -1,1 +1,1 @@
-"""The token issuer: the only code that touches a private key."""
+"""The token issuer: users, sessions and the tokens signed for them (issuer/signing/ alone touches a private key)."""

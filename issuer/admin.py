@@ -1,4 +1,4 @@
-"""The issuer's admin: relying apps and who may use them, SSO sessions, signing keys, audit events."""
+"""The issuer's admin: relying apps and access, users and roles, sessions, signing keys, audit, service clients."""
 
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model

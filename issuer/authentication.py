@@ -10,11 +10,11 @@ from rest_framework_simplejwt.exceptions import TokenError
 
 from sso_client.bearer import MalformedBearerHeader, bearer_token
 
+from .messages import INVALID_AUTHORIZATION_HEADER, TOKEN_NOT_VALID
 from .selectors import live_session_get
 from .signing.tokens import SSOAccessToken
 
 User = get_user_model()
-TOKEN_NOT_VALID = "Token is invalid or expired."
 
 
 class IssuerAccessTokenAuthentication(authentication.BaseAuthentication):
@@ -25,7 +25,7 @@ class IssuerAccessTokenAuthentication(authentication.BaseAuthentication):
             raw = bearer_token(request)
         except MalformedBearerHeader as e:
             if e.code == "bad_authorization_header":
-                raise exceptions.AuthenticationFailed("Invalid Authorization header.", code=e.code) from e
+                raise exceptions.AuthenticationFailed(INVALID_AUTHORIZATION_HEADER, code=e.code) from e
             raise exceptions.AuthenticationFailed(TOKEN_NOT_VALID, code="token_not_valid") from e
         if raw is None:
             return None

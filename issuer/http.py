@@ -1,4 +1,4 @@
-"""Request helpers for the issuer's views."""
+"""The caller's address as the issuer's views and throttles count it, proxies taken into account."""
 
 from django.conf import settings
 from django.http import HttpRequest

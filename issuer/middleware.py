@@ -1,4 +1,4 @@
-"""Middleware for the issuer's own pages."""
+"""Middleware for the issuer's own pages: a staff admin session ends when its SSO session ends."""
 
 from collections.abc import Callable
 

@@ -47,16 +47,27 @@ def issuer_url(public_url: Any) -> str:
 def fetch_json(url: str, *, max_bytes: int | None = None) -> dict[str, Any]:
     """GET a JSON object from the issuer, or raise FetchError. Never follows a redirect: a 3xx is an error.
     At most `max_bytes` of body (HTTP_MAX_BYTES by default)."""
+    return _issuer_json("GET", url, body=None, max_bytes=max_bytes)
+
+
+def post_json(url: str, *, body: dict[str, Any]) -> dict[str, Any]:
+    """POST a JSON object to the issuer and read its JSON answer, with the same hygiene as fetch_json."""
+    return _issuer_json("POST", url, body=body, max_bytes=None)
+
+
+def _issuer_json(method: str, url: str, *, body: dict[str, Any] | None, max_bytes: int | None) -> dict[str, Any]:
     conf = sso_settings()
     if urlsplit(url).scheme not in ("http", "https") or not _same_origin(url, issuer_fetch_base()):
         raise FetchError("refusing to fetch outside the configured issuer")
     limit = max_bytes or conf["HTTP_MAX_BYTES"]
     timeout = conf["HTTP_TIMEOUT_SECONDS"]
     deadline = clock.monotonic() + timeout
-    body = bytearray()
+    received = bytearray()
     try:
-        with requests.get(
+        with requests.request(
+            method,
             url,
+            json=body,
             timeout=(timeout, timeout),
             allow_redirects=False,
             stream=True,
@@ -70,15 +81,15 @@ def fetch_json(url: str, *, max_bytes: int | None = None) -> dict[str, Any]:
             # read1 returns what one read of the socket brings (at most CHUNK_BYTES once decoded), so the
             # deadline is checked often even against a server that drips its body a byte at a time.
             while chunk := response.raw.read1(CHUNK_BYTES, decode_content=True):
-                body += chunk
-                if len(body) > limit:
+                received += chunk
+                if len(received) > limit:
                     raise FetchError("response too large")
                 if clock.monotonic() > deadline:
                     raise FetchError("response too slow")
     except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as e:
         raise FetchError(type(e).__name__) from e
     try:
-        data = json.loads(body)
+        data = json.loads(received)
     except (ValueError, RecursionError) as e:  # RecursionError: hostile nesting
         raise FetchError("response is not JSON") from e
     if not isinstance(data, dict):

@@ -1,5 +1,7 @@
 """Permission classes for relying apps. Each returns a bool and says in one line who is let in."""
 
+from collections.abc import Callable
+
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from .service import ServiceCaller
@@ -27,17 +29,24 @@ class ReadOnly(BasePermission):
         return request.method in SAFE_METHODS
 
 
-def HasRole(role: str) -> type[BasePermission]:  # noqa: N802  (used like a class: HasRole("x") | IsStaff)
-    """A permission class letting in users whose token carries `role`."""
+def _permission_for(name: str, who: str, lets_in: Callable[[object], bool]) -> type[BasePermission]:
+    """A permission class named `name`, whose docstring is `who` and which lets in the users `lets_in` takes."""
 
-    class _HasRole(BasePermission):
-        __doc__ = f"Users with role {role!r}."
+    class _Permission(BasePermission):
+        __doc__ = who
 
         def has_permission(self, request, view) -> bool:
-            return isinstance(request.user, SSOUser) and request.user.has_role(role)
+            return lets_in(request.user)
 
-    _HasRole.__name__ = f"HasRole_{role}"
-    return _HasRole
+    _Permission.__name__ = name
+    return _Permission
+
+
+def HasRole(role: str) -> type[BasePermission]:  # noqa: N802  (used like a class: HasRole("x") | IsStaff)
+    """A permission class letting in users whose token carries `role`."""
+    return _permission_for(
+        f"HasRole_{role}", f"Users with role {role!r}.", lambda user: isinstance(user, SSOUser) and user.has_role(role)
+    )
 
 
 class IsService(BasePermission):
@@ -49,12 +58,8 @@ class IsService(BasePermission):
 
 def HasScope(scope: str) -> type[BasePermission]:  # noqa: N802  (used like a class, as HasRole is)
     """A permission class letting in service clients whose token grants `scope`."""
-
-    class _HasScope(BasePermission):
-        __doc__ = f"Service clients with scope {scope!r}."
-
-        def has_permission(self, request, view) -> bool:
-            return isinstance(request.user, ServiceCaller) and request.user.has_scope(scope)
-
-    _HasScope.__name__ = f"HasScope_{scope}"
-    return _HasScope
+    return _permission_for(
+        f"HasScope_{scope}",
+        f"Service clients with scope {scope!r}.",
+        lambda user: isinstance(user, ServiceCaller) and user.has_scope(scope),
+    )

@@ -1,0 +1,1 @@
+"""The issuer's manage.py commands (Django finds them under commands/)."""

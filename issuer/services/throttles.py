@@ -1,4 +1,4 @@
-"""Login throttling: sign-on attempts are counted per username and per client address, which bounds password
+"""Sign-on throttling: sign-on attempts are counted per username and per client address, which bounds password
 guessing against one account (brute force) and from one address (credential stuffing across many accounts).
 
 The counts live in the issuer's database (issuer.models.ThrottleCounter), never in the cache: a cache evicts

@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from .. import messages
 from ..http import client_ip
 from ..models import SSOSession
 from ..serializers import (
@@ -33,12 +34,6 @@ from ..services.sessions import (
     user_sessions_revoke,
 )
 from ..signing import keys
-
-TOKEN_TOO_LARGE = "This account has more roles and apps than fit in a token; ask an administrator."
-INVALID_CREDENTIALS = "No active account found with the given credentials."
-# The same words whichever limit was reached and whether or not the account exists (no enumeration).
-LOGIN_THROTTLED = "Too many failed sign-in attempts. Try again later."
-CLIENT_THROTTLED = "Too many failed attempts for these client credentials. Try again later."
 
 
 def token_pair_body(pair: TokenPair) -> dict:
@@ -76,13 +71,13 @@ class TokenObtainView(PublicAPIView):
                 user=user, audience=data["audience"], ip=ip, user_agent=request.META.get("HTTP_USER_AGENT", "")
             )
         except LoginThrottled as e:
-            raise exceptions.Throttled(wait=e.retry_after, detail=LOGIN_THROTTLED, code="throttled") from e
+            raise exceptions.Throttled(wait=e.retry_after, detail=messages.API_LOGIN_THROTTLED, code="throttled") from e
         except InvalidCredentials as e:
-            raise exceptions.AuthenticationFailed(INVALID_CREDENTIALS, code="invalid_credentials") from e
+            raise exceptions.AuthenticationFailed(messages.API_INVALID_CREDENTIALS, code="invalid_credentials") from e
         except AudienceNotAllowed as e:
-            raise exceptions.PermissionDenied("You may not use that app.", code="audience_not_allowed") from e
+            raise exceptions.PermissionDenied(messages.AUDIENCE_NOT_ALLOWED, code="audience_not_allowed") from e
         except TokenTooLarge as e:
-            raise exceptions.PermissionDenied(TOKEN_TOO_LARGE, code="token_too_large") from e
+            raise exceptions.PermissionDenied(messages.TOKEN_TOO_LARGE, code="token_too_large") from e
         return Response(token_pair_body(pair))
 
 
@@ -95,7 +90,7 @@ class TokenRefreshView(PublicAPIView):
         try:
             pair = session_refresh(raw_refresh=serializer.validated_data["refresh"], ip=client_ip(request))
         except SignOnError as e:
-            raise exceptions.AuthenticationFailed("Token is invalid or expired.", code="token_not_valid") from e
+            raise exceptions.AuthenticationFailed(messages.TOKEN_NOT_VALID, code="token_not_valid") from e
         return Response(token_pair_body(pair))
 
 
@@ -113,7 +108,7 @@ class LogoutView(APIView):
             try:
                 logout(raw_refresh=raw_refresh, ip=ip)
             except SignOnError as e:
-                raise exceptions.AuthenticationFailed("Token is invalid or expired.", code="token_not_valid") from e
+                raise exceptions.AuthenticationFailed(messages.TOKEN_NOT_VALID, code="token_not_valid") from e
         elif request.auth is not None:
             session = SSOSession.objects.select_related("user").get(sid=request.auth["sid"])
             session_revoke(session=session, reason=SSOSession.RevokedReason.LOGOUT, ip=ip)
@@ -227,13 +222,13 @@ class ServiceTokenView(PublicAPIView):
                 client=client, audience=data["audience"], scope=data["scope"], ip=ip
             )
         except service_clients.ClientThrottled as e:
-            raise exceptions.Throttled(wait=e.retry_after, detail=CLIENT_THROTTLED, code="throttled") from e
+            raise exceptions.Throttled(wait=e.retry_after, detail=messages.CLIENT_THROTTLED, code="throttled") from e
         except service_clients.InvalidClient as e:
-            raise exceptions.AuthenticationFailed("Invalid client credentials.", code="invalid_client") from e
+            raise exceptions.AuthenticationFailed(messages.INVALID_CLIENT, code="invalid_client") from e
         except service_clients.AudienceNotAllowed as e:
-            raise exceptions.PermissionDenied("This client may not call that app.", code="audience_not_allowed") from e
+            raise exceptions.PermissionDenied(messages.CLIENT_AUDIENCE_NOT_ALLOWED, code="audience_not_allowed") from e
         except service_clients.ScopeNotAllowed as e:
-            raise exceptions.PermissionDenied("This client may not have that scope.", code="scope_not_allowed") from e
+            raise exceptions.PermissionDenied(messages.SCOPE_NOT_ALLOWED, code="scope_not_allowed") from e
         # RFC 6749 section 5.1: a token response is never cached.
         headers = {"Cache-Control": "no-store"}
         body = {

@@ -24,6 +24,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from .. import messages
 from ..http import client_ip
 from ..models import RelyingApp, SSOSession
 from ..selectors import user_audiences
@@ -45,10 +46,6 @@ MAX_RENEWALS_IN_WINDOW = 5
 RENEWALS_SALT = "issuer.web.renewals"
 
 logger = logging.getLogger(__name__)
-
-INVALID_CREDENTIALS = "Wrong username or password."
-LOGIN_THROTTLED = "Too many failed sign-in attempts."
-TOKEN_TOO_LARGE = "This account has more roles and apps than fit in a token; ask an administrator."
 
 
 class LoginForm(forms.Form):
@@ -199,14 +196,14 @@ def login_page(request: HttpRequest) -> HttpResponse:
                 )
                 pair = session_start(user=user, ip=ip, user_agent=request.META.get("HTTP_USER_AGENT", ""))
             except LoginThrottled as e:
-                form.add_error(None, f"{LOGIN_THROTTLED} Try again in {wait_in_words(e.retry_after)}.")
+                form.add_error(None, f"{messages.PAGE_LOGIN_THROTTLED} Try again in {wait_in_words(e.retry_after)}.")
                 status = 429
                 retry_after = e.retry_after
             except InvalidCredentials:
-                form.add_error(None, INVALID_CREDENTIALS)
+                form.add_error(None, messages.PAGE_INVALID_CREDENTIALS)
                 status = 401
             except TokenTooLarge:
-                form.add_error(None, TOKEN_TOO_LARGE)
+                form.add_error(None, messages.TOKEN_TOO_LARGE)
                 status = 403
             else:
                 if user.is_staff:

@@ -15,6 +15,7 @@ from rest_framework import exceptions, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from .. import messages
 from ..http import client_ip
 from ..serializers import PasswordResetConfirmSerializer, PasswordResetRequestSerializer
 from ..services import password_reset
@@ -25,8 +26,6 @@ logger = logging.getLogger(__name__)
 # The link's token moves from the URL into the session at once, so it is not left in the address bar or sent
 # onwards in a Referer header by the page that uses it.
 SESSION_KEY = "password_reset_token"
-SENT = "If an account uses that address, a password-reset link is on its way."
-LINK_INVALID = "This password-reset link is invalid, expired or already used."
 
 
 class ResetRequestForm(forms.Form):
@@ -117,7 +116,7 @@ class PasswordResetRequestView(PublicAPIView):
         serializer = PasswordResetRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         password_reset.password_reset_request(email=serializer.validated_data["email"], ip=client_ip(request))
-        return Response({"detail": SENT}, status=status.HTTP_202_ACCEPTED)
+        return Response({"detail": messages.RESET_SENT}, status=status.HTTP_202_ACCEPTED)
 
 
 class PasswordResetConfirmView(PublicAPIView):
@@ -133,7 +132,9 @@ class PasswordResetConfirmView(PublicAPIView):
             )
         except password_reset.ResetLinkInvalid as e:
             logger.info("auth event=password_reset_link_refused reason=%s", e.reason)
-            raise exceptions.ValidationError({"detail": LINK_INVALID, "code": "reset_link_invalid"}) from e
+            raise exceptions.ValidationError(
+                {"detail": messages.RESET_LINK_INVALID, "code": "reset_link_invalid"}
+            ) from e
         except ValidationError as e:
             raise exceptions.ValidationError({"new_password": list(e.messages)}) from e
         return Response({"detail": "Password changed; every session of this account has been signed out."})

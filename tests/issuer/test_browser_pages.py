@@ -5,6 +5,7 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
+from issuer import messages
 from issuer.models import AuditEvent, SSOSession
 from issuer.services import browser
 from issuer.services.credentials import LoginThrottled
@@ -167,7 +168,7 @@ def test_a_throttled_sign_in_gets_429_and_no_cookie(client, users, monkeypatch):
     monkeypatch.setattr(pages, "credentials_authenticate", throttled)
     response = sign_in(client, "bob")
     assert response.status_code == 429
-    assert f"{pages.LOGIN_THROTTLED} Try again in 1 minute." in response.content.decode()
+    assert f"{messages.PAGE_LOGIN_THROTTLED} Try again in 1 minute." in response.content.decode()
     assert response["Retry-After"] == "60"
     assert "sso_access" not in response.cookies
 

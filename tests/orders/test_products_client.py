@@ -1,14 +1,16 @@
 """orders' client for products: it calls as itself with a cached service token, never with the person's."""
 
 import json
+from decimal import Decimal
 
 import pytest
 import requests
 from django.conf import settings
-from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from apps.orders import products_client
+from tests.fake_http import FakeNetwork, install
+from tests.fake_http import reply as response
 from tests.keys import mint_token
 
 pytestmark = pytest.mark.django_db
@@ -20,50 +22,41 @@ def products():
     return None
 
 
-def response(status: int, body) -> requests.Response:
-    reply = requests.Response()
-    reply.status_code = status
-    reply._content = json.dumps(body).encode() if not isinstance(body, bytes) else body
-    return reply
-
-
-class FakeNetwork:
+class OrdersNetwork(FakeNetwork):
     """The issuer's token endpoint and products' reservation endpoints, as orders sees them."""
 
     def __init__(self) -> None:
-        self.requests: list[tuple[str, dict, dict]] = []
+        super().__init__()
         self.tokens_issued = 0
-        self.expires_in = 300
-        self.products_replies: list[requests.Response] = []
+        self.products_replies: list = []
         self.issuer_down = self.products_down = False
+        self.route("/api/service-token/", self.issuer)
+        self.route("/api/products/", self.products)
 
-    def post(self, url, *, json, headers, timeout, allow_redirects):
-        assert allow_redirects is False and timeout > 0
-        self.requests.append((url, json, headers))
-        if url.endswith("/api/service-token/"):
-            if self.issuer_down:
-                raise requests.ConnectionError("issuer down")
-            self.tokens_issued += 1
-            return response(200, {"access_token": f"svc-{self.tokens_issued}", "expires_in": self.expires_in})
+    def issuer(self, request):
+        if self.issuer_down:
+            raise requests.ConnectionError("issuer down")
+        self.tokens_issued += 1
+        return response(200, {"access_token": f"svc-{self.tokens_issued}", "expires_in": 300})
+
+    def products(self, request):
         if self.products_down:
             raise requests.ConnectionError("products down")
         if self.products_replies:
             return self.products_replies.pop(0)
         return response(201, {"unit_price": "9.50"})
 
-    def products_calls(self) -> list[tuple[str, dict, dict]]:
-        return [r for r in self.requests if "/api/products/" in r[0]]
+    def products_calls(self):
+        return self.calls_to("/api/products/")
 
 
 @pytest.fixture
-def network(monkeypatch) -> FakeNetwork:
-    fake = FakeNetwork()
-    monkeypatch.setattr(products_client.requests, "post", fake.post)
-    return fake
+def network(monkeypatch) -> OrdersNetwork:
+    return install(monkeypatch, OrdersNetwork())
 
 
 def test_the_service_token_is_fetched_once_and_cached(network):
-    assert products_client.stock_reserve(sku="mug-blue", quantity=1, reference="r1") == products_client.Decimal("9.50")
+    assert products_client.stock_reserve(sku="mug-blue", quantity=1, reference="r1") == Decimal("9.50")
     products_client.stock_reserve(sku="mug-blue", quantity=1, reference="r2")
     assert network.tokens_issued == 1
     token_request = network.requests[0]
@@ -77,23 +70,6 @@ def test_the_service_token_is_fetched_once_and_cached(network):
     }
     assert [call[2]["Authorization"] for call in network.products_calls()] == ["Bearer svc-1", "Bearer svc-1"]
     assert network.products_calls()[0][0] == f"{settings.PRODUCTS_INTERNAL_URL}/api/products/mug-blue/reserve/"
-
-
-def test_the_token_is_cached_until_shortly_before_it_expires(network, monkeypatch):
-    timeouts = []
-    real_set = cache.set
-    monkeypatch.setattr(
-        cache, "set", lambda key, value, timeout: (timeouts.append(timeout), real_set(key, value, timeout))
-    )
-    products_client.service_token()
-    assert timeouts == [300 - products_client.TOKEN_RENEW_MARGIN_SECONDS]
-
-
-def test_a_token_with_less_than_the_margin_left_is_not_cached(network):
-    network.expires_in = products_client.TOKEN_RENEW_MARGIN_SECONDS
-    products_client.service_token()
-    products_client.service_token()
-    assert network.tokens_issued == 2
 
 
 def test_a_401_from_products_renews_the_token_once(network):
@@ -124,6 +100,12 @@ def test_two_401s_mean_products_is_unavailable(network):
 def test_products_answers_map_to_errors(network, reply, error):
     network.products_replies = [reply]
     with pytest.raises(error):
+        products_client.stock_reserve(sku="mug-blue", quantity=1, reference="r1")
+
+
+def test_products_down_means_products_is_unavailable(network):
+    network.products_down = True
+    with pytest.raises(products_client.ProductsUnavailable):
         products_client.stock_reserve(sku="mug-blue", quantity=1, reference="r1")
 
 

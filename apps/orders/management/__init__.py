@@ -1,0 +1,1 @@
+"""orders' manage.py commands (Django finds them under commands/)."""

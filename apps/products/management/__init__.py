@@ -1,0 +1,1 @@
+"""products' manage.py commands (Django finds them under commands/)."""

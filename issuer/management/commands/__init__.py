@@ -1,0 +1,1 @@
+"""The issuer's manage.py commands: signing keys, demo data, the token inspector, pruning."""

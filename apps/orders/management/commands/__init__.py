@@ -1,0 +1,1 @@
+"""orders' manage.py commands: expiring unpaid pending orders."""

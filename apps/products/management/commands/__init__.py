@@ -1,0 +1,1 @@
+"""products' manage.py commands: seeding the demo catalogue."""
