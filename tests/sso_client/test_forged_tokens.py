@@ -12,7 +12,7 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 
-from sso_client.state import DISCOVERY_KEY
+from sso_client.keys import DISCOVERY_KEY
 from sso_client.verify import TokenRejected, token_verify
 from tests import forge, keys
 from tests.hostile_tokens import CASES, Ctx
@@ -27,7 +27,7 @@ LISTENER_URL = "http://127.0.0.1:9"
 def fetched(monkeypatch) -> list[str]:
     """The URLs the verifier fetches: an unknown kid may refetch the issuer's JWKS, nothing else."""
     calls: list[str] = []
-    monkeypatch.setattr("sso_client.state.fetch_json", lambda url: calls.append(url) or keys.jwks())
+    monkeypatch.setattr("sso_client.http.fetch_json", lambda url: calls.append(url) or keys.jwks())
     cache.set(DISCOVERY_KEY, {"issuer": keys.ISSUER, "jwks_uri": JWKS_URI})
     return calls
 
