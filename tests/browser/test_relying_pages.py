@@ -162,6 +162,18 @@ def test_the_bar_leads_home_to_the_issuer_on_to_the_other_app_and_out(page, cont
     assert "sso_access" not in cookies_by_name(context)
 
 
+def test_the_browsable_apis_buttons_show_their_labels(page, stack):
+    """DRF's GET button is a link: the page's link colour once painted its label the colour of the button."""
+    sign_in(page, stack, "bob")
+    page.goto(f"{stack.url['orders']}/api/orders/")
+    get_button = page.locator(".format-selection a.btn-primary").first
+    assert get_button.inner_text().strip() == "GET"
+    colour, background = get_button.evaluate(
+        "element => [getComputedStyle(element).color, getComputedStyle(element).backgroundColor]"
+    )
+    assert colour != background, (colour, background)
+
+
 def test_the_script_page_says_who_is_refused_where(page, stack):
     sign_in(page, stack, "carol")
     page.goto(f"{stack.url['orders']}/script/")
