@@ -21,7 +21,7 @@ User = get_user_model()
 
 
 @receiver(pre_save, sender=User, dispatch_uid="issuer.revoke_on_credentials_change")
-def revoke_on_credentials_change(sender, instance, raw: bool = False, **kwargs) -> None:
+def revoke_on_credentials_change(sender, instance, raw: bool = False, update_fields=None, **kwargs) -> None:
     if raw or instance.pk is None:
         return
     previous = User.objects.filter(pk=instance.pk).values("password", "is_active", "is_superuser").first()
@@ -31,12 +31,19 @@ def revoke_on_credentials_change(sender, instance, raw: bool = False, **kwargs) 
         session_grants_invalidate(user=instance)  # a superuser may use every app
     if previous["is_active"] and not instance.is_active:
         reason = SSOSession.RevokedReason.USER_DEACTIVATED
-    elif previous["password"] != instance.password:
+    elif previous["password"] != instance.password and not _same_password_rehashed(instance, update_fields):
         reason = SSOSession.RevokedReason.PASSWORD_CHANGED
     else:
         return
     # After commit: a save that rolls back changed nothing, so it must revoke nothing.
     transaction.on_commit(lambda: user_sessions_revoke(user=instance, reason=reason))
+
+
+def _same_password_rehashed(user, update_fields) -> bool:
+    """Whether this save is Django rehashing the same password on sign-in (the preferred hasher or its cost
+    changed, e.g. PBKDF2 to Argon2id), which is no change of credentials: its check_password() setter saves
+    `password` alone after clearing `_password`, which set_password() fills for every real change."""
+    return getattr(user, "_password", None) is None and update_fields is not None and set(update_fields) == {"password"}
 
 
 @receiver(pre_delete, sender=User, dispatch_uid="issuer.revoke_on_user_delete")

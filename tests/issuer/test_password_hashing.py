@@ -76,6 +76,20 @@ def test_a_pbkdf2_hash_is_rehashed_with_argon2id_on_the_next_successful_sign_in(
     assert bob.check_password(PASSWORD)
 
 
+def test_the_upgrade_is_not_a_password_change_and_ends_no_session(users, api, django_capture_on_commit_callbacks):
+    """Rehashing the same password with a stronger hasher must not pass for a password change, or the first
+    sign-in after the hasher moved to Argon2id would sign every account out of all its other sessions."""
+    from issuer.models import SSOSession
+
+    assert obtain(api, "bob").status_code == 200
+    get_user_model().objects.filter(username="bob").update(password=make_password(PASSWORD, hasher="pbkdf2_sha256"))
+    with django_capture_on_commit_callbacks(execute=True):  # revocation runs after commit
+        assert obtain(api, "bob").status_code == 200
+    assert identify_hasher(get_user_model().objects.get(username="bob").password).algorithm == "argon2"
+    sessions = SSOSession.objects.filter(user__username="bob")
+    assert sessions.count() == 2 and not sessions.filter(revoked_at__isnull=False).exists()
+
+
 def test_the_token_api_upgrades_too(users, api):
     carol = users["carol"]
     carol.password = make_password(PASSWORD, hasher="pbkdf2_sha256")
