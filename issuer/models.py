@@ -1,5 +1,6 @@
-"""The issuer's state: relying apps and who may use them, SSO sessions and the revoked ones, signing keys,
-password-reset requests, audit events, and the service clients that call relying apps as themselves."""
+"""The issuer's state: relying apps (each one also an OpenID Connect client) and who may use them, SSO sessions
+and the revoked ones, authorization codes, consents and back-channel logout notices, signing keys, password-reset
+requests, audit events, and the service clients that call relying apps as themselves."""
 
 import secrets
 
@@ -17,8 +18,27 @@ def new_session_id() -> str:
     return secrets.token_urlsafe(16)
 
 
+def new_client_id() -> str:
+    return secrets.token_urlsafe(18)
+
+
+# Space-separated scope names such as "stock:reserve", each made of letters, digits and ":._-".
+validate_scopes = RegexValidator(r"^([A-Za-z0-9:._-]+( [A-Za-z0-9:._-]+)*)?$", "Space-separated scope names.")
+
+# What an OpenID Connect client may ask for unless its row says otherwise.
+DEFAULT_CLIENT_SCOPES = "openid profile email offline_access"
+
+
 class RelyingApp(models.Model):
-    """A site that trusts the issuer's tokens. Its audience is what tokens name in `aud`."""
+    """A site that trusts the issuer's tokens. Its audience is what tokens name in `aud`.
+
+    Every relying app is also an OAuth 2.0 / OpenID Connect client (`client_id`): a site under the issuer's
+    parent domain may read the shared access cookie and never use it; a site on any other domain signs people
+    in through the authorization code flow with the redirect URIs registered here."""
+
+    class ClientType(models.TextChoices):
+        CONFIDENTIAL = "confidential", "Confidential (has a secret)"
+        PUBLIC = "public", "Public (no secret: a browser or mobile app, PKCE only)"
 
     name = models.CharField(max_length=100, unique=True)
     audience = models.SlugField(max_length=50, unique=True, help_text="The value tokens carry in `aud`.")
@@ -26,12 +46,59 @@ class RelyingApp(models.Model):
     users = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="relying_apps")
     groups = models.ManyToManyField(Group, blank=True, related_name="relying_apps")
     is_active = models.BooleanField(default=True)
+    client_id = models.CharField(
+        max_length=100, unique=True, default=new_client_id, help_text="The OAuth client_id; ID tokens name it in `aud`."
+    )
+    client_type = models.CharField(max_length=12, choices=ClientType.choices, default=ClientType.CONFIDENTIAL)
+    # A keyed digest, like a service client's (_secret_digest); empty for a public client. Shown once, at creation.
+    client_secret_hash = models.CharField(max_length=256, blank=True, editable=False)
+    redirect_uris = models.TextField(blank=True, help_text="One per line, matched exactly (no patterns).")
+    post_logout_redirect_uris = models.TextField(
+        blank=True, help_text="One per line: where RP-initiated logout may send the browser, matched exactly."
+    )
+    backchannel_logout_uri = models.URLField(
+        blank=True, help_text="Receives a signed logout token when a session ends."
+    )
+    allowed_scopes = models.CharField(
+        max_length=300, default=DEFAULT_CLIENT_SCOPES, validators=[validate_scopes], help_text="Space-separated."
+    )
+    is_first_party = models.BooleanField(
+        default=False, help_text="Run by the same organisation as the issuer: no consent screen."
+    )
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_public(self) -> bool:
+        return self.client_type == self.ClientType.PUBLIC
+
+    @property
+    def redirect_uri_list(self) -> list[str]:
+        return self.redirect_uris.split()
+
+    @property
+    def post_logout_redirect_uri_list(self) -> list[str]:
+        return self.post_logout_redirect_uris.split()
+
+    @property
+    def scope_list(self) -> list[str]:
+        return self.allowed_scopes.split()
+
+    def set_client_secret(self, raw_secret: str) -> None:
+        self.client_secret_hash = _secret_digest(raw_secret, key=settings.SECRET_KEY)
+
+    def check_client_secret(self, raw_secret: str) -> bool:
+        """Whether `raw_secret` is this client's (a public client has none, so never)."""
+        if not self.client_secret_hash:
+            return False
+        return any(
+            constant_time_compare(_secret_digest(raw_secret, key=key), self.client_secret_hash)
+            for key in [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
+        )
 
 
 def _access_label(access: models.Model) -> str:
@@ -55,6 +122,9 @@ class SSOSession(models.Model):
         PASSWORD_CHANGED = "password_changed", "Password changed"
         REFRESH_REUSE = "refresh_reuse", "Refresh token reused"
         SELF = "self", "Revoked by its owner"
+        CODE_REPLAY = "code_replay", "Authorization code reused"
+        TOKEN_REVOKED = "token_revoked", "Token revoked by its client"
+        SIGNED_OUT = "signed_out", "Its browser sign-on ended"
 
     sid = models.CharField(max_length=32, unique=True, default=new_session_id, editable=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sso_sessions")
@@ -73,6 +143,19 @@ class SSOSession(models.Model):
     # them out again at the next refresh": a change to groups, app access or apps sets it (issuer.signals).
     token_audiences = models.JSONField(null=True, blank=True, editable=False)
     token_roles = models.JSONField(null=True, blank=True, editable=False)
+    # OpenID Connect. A browser sign-on at the issuer is a session with no client; each client it signs in
+    # through the authorization code flow gets a session of its own (its own sid, refresh-token family and
+    # back-channel logout), linked here to the sign-on it came from: ending that one ends these.
+    client = models.ForeignKey(
+        RelyingApp, null=True, blank=True, on_delete=models.SET_NULL, related_name="client_sessions"
+    )
+    browser_session = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="client_sessions"
+    )
+    scope = models.CharField(max_length=300, blank=True, help_text="The OAuth scopes granted (client sessions).")
+    # When and how the person last proved who they are for this sign-on (ID tokens' auth_time and amr, RFC 8176).
+    auth_time = models.DateTimeField(null=True, blank=True)
+    amr = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -96,6 +179,65 @@ class RevokedSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sid} revoked {self.revoked_at:%Y-%m-%d %H:%M:%S}"
+
+
+class AuthorizationCode(models.Model):
+    """An authorization code handed to a client's redirect URI: one use, a minute, bound to the client, the
+    redirect URI and the PKCE challenge. Only its digest is stored. `issued_session` is what its one exchange
+    made; presenting the code again revokes that session (RFC 6749 section 4.1.2)."""
+
+    code_digest = models.CharField(max_length=64, unique=True)
+    client = models.ForeignKey(RelyingApp, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    browser_session = models.ForeignKey(SSOSession, on_delete=models.CASCADE, related_name="+")
+    redirect_uri = models.TextField()
+    scope = models.CharField(max_length=300)
+    nonce = models.CharField(max_length=255, blank=True)
+    code_challenge = models.CharField(max_length=128)
+    code_challenge_method = models.CharField(max_length=10, default="S256")
+    auth_time = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+    issued_session = models.ForeignKey(SSOSession, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    def __str__(self) -> str:
+        return f"code for {self.client} user {self.user_id}"
+
+
+class Consent(models.Model):
+    """A person's yes to a client that is not first-party, for these scopes; asked again for more."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="consents")
+    client = models.ForeignKey(RelyingApp, on_delete=models.CASCADE, related_name="consents")
+    scope = models.CharField(max_length=300)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "client"], name="issuer_consent_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user} consents to {self.client}: {self.scope}"
+
+
+class BackchannelLogout(models.Model):
+    """A logout token owed to a client's back-channel logout URI for one ended session (OpenID Connect
+    Back-Channel Logout 1.0): written in the transaction that ends the session, so none is lost, delivered
+    after it with a timeout and retried with backoff, never holding up the sign-out."""
+
+    client = models.ForeignKey(RelyingApp, on_delete=models.CASCADE, related_name="+")
+    sid = models.CharField(max_length=32)
+    sub = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(db_index=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    gave_up_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=200, blank=True)
+
+    def __str__(self) -> str:
+        return f"back-channel logout of {self.sid} to {self.client}"
 
 
 class PasswordResetRequest(models.Model):
@@ -156,6 +298,12 @@ class AuditEvent(models.Model):
         SERVICE_TOKEN_REFUSED = "service_token_refused", "Service token refused"
         PASSWORD_RESET_REQUESTED = "password_reset_requested", "Password reset requested"
         PASSWORD_RESET = "password_reset", "Password reset"
+        CODE_ISSUED = "code_issued", "Authorization code issued"
+        CODE_REPLAYED = "code_replayed", "Authorization code reused"
+        CONSENT_GRANTED = "consent_granted", "Consent granted"
+        TOKEN_REVOKED = "token_revoked", "Token revoked (RFC 7009)"
+        BACKCHANNEL_LOGOUT_SENT = "backchannel_sent", "Back-channel logout delivered"
+        BACKCHANNEL_LOGOUT_FAILED = "backchannel_failed", "Back-channel logout given up"
 
     kind = models.CharField(max_length=30, choices=Kind.choices, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -170,10 +318,6 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.kind} {self.username}"
-
-
-# Space-separated scope names such as "stock:reserve", each made of letters, digits and ":._-".
-validate_scopes = RegexValidator(r"^([A-Za-z0-9:._-]+( [A-Za-z0-9:._-]+)*)?$", "Space-separated scope names.")
 
 
 class ServiceClient(models.Model):
