@@ -40,7 +40,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest, HttpResponse
 from rest_framework_simplejwt.exceptions import TokenError
 
-from .. import clock
+from .. import clock, messages
 from ..http import client_ip
 from ..models import AuditEvent, AuthorizationCode, RelyingApp, ServiceClient, SSOSession
 from ..signing import keys
@@ -408,17 +408,10 @@ class ServiceCredentialsGrant(ClientCredentialsGrant):
                 ip=self.request.ip,
             )
         except service_clients.AudienceNotAllowed as e:
-            raise InvalidRequestError("This client may not call that app.") from e
+            raise InvalidRequestError(messages.CLIENT_AUDIENCE_NOT_ALLOWED) from e
         except service_clients.ScopeNotAllowed as e:
             raise InvalidScopeError() from e
-        body = {
-            "access_token": grant.access_token,
-            "token_type": "Bearer",
-            "expires_in": grant.expires_in,
-            "audience": grant.audience,
-            "scope": grant.scope,
-        }
-        return 200, body, self.TOKEN_RESPONSE_HEADER
+        return 200, grant.response_body(), self.TOKEN_RESPONSE_HEADER
 
 
 class IDTokenSigning:

@@ -183,11 +183,4 @@ class ServiceTokenView(PublicAPIView):
             raise exceptions.PermissionDenied(messages.SCOPE_NOT_ALLOWED, code="scope_not_allowed") from e
         # RFC 6749 section 5.1: a token response is never cached.
         headers = {"Cache-Control": "no-store"}
-        body = {
-            "access_token": grant.access_token,
-            "token_type": "Bearer",
-            "expires_in": grant.expires_in,
-            "audience": grant.audience,
-            "scope": grant.scope,
-        }
-        return Response(body, headers=headers)
+        return Response(grant.response_body(), headers=headers)

@@ -88,6 +88,12 @@ def authorize_params(registered: Registered, challenge: str, **extra) -> dict:
     return {key: value for key, value in params.items() if value is not None}
 
 
+def authorize(browser: Client, registered: Registered, **extra):
+    """The authorization request with a fresh PKCE challenge; `extra` overrides (None leaves a parameter out)."""
+    _, challenge = pkce()
+    return browser.get("/session/authorize/", authorize_params(registered, challenge, **extra))
+
+
 def query_of(location: str) -> dict[str, str]:
     return {key: values[0] for key, values in parse_qs(urlsplit(location).query).items()}
 

@@ -19,6 +19,7 @@ from ..conftest import PASSWORD
 from .conftest import (
     ORDERS_CALLBACK,
     THIRD_CALLBACK,
+    authorize,
     authorize_params,
     basic_auth,
     code_for,
@@ -103,14 +104,9 @@ def test_refresh_rotates_and_answers_a_new_id_token(browser, orders_client):
     assert SSOSession.objects.get(sid=claims["sid"]).revoked_reason == SSOSession.RevokedReason.REFRESH_REUSE
 
 
-def _authorize(browser, registered, **extra):
-    _, challenge = pkce()
-    return browser.get("/session/authorize/", authorize_params(registered, challenge, **extra))
-
-
 def test_without_a_session_the_login_page_comes_first_and_leads_back(orders_client, users):
     browser = Client()
-    response = _authorize(browser, orders_client)
+    response = authorize(browser, orders_client)
     assert response.status_code == 302 and response["Location"].startswith("/login/?next=")
     next_url = query_of(response["Location"])["next"]
     assert next_url.startswith("/session/authorize/?")
@@ -123,7 +119,7 @@ def test_without_a_session_the_login_page_comes_first_and_leads_back(orders_clie
 def test_an_expired_access_cookie_is_renewed_in_place(browser, orders_client):
     browser.cookies.pop(settings.SSO_BROWSER["ACCESS_COOKIE_NAME"])
     old_refresh = browser.cookies[settings.SSO_BROWSER["REFRESH_COOKIE_NAME"]].value
-    response = _authorize(browser, orders_client)
+    response = authorize(browser, orders_client)
     assert response.status_code == 302 and "code" in query_of(response["Location"])
     assert response.cookies[settings.SSO_BROWSER["ACCESS_COOKIE_NAME"]].value
     assert response.cookies[settings.SSO_BROWSER["REFRESH_COOKIE_NAME"]].value != old_refresh
@@ -131,7 +127,7 @@ def test_an_expired_access_cookie_is_renewed_in_place(browser, orders_client):
 
 def test_prompt_login_forces_the_login_page_and_a_new_sign_on(browser, orders_client):
     first_sid = SSOSession.objects.get().sid
-    response = _authorize(browser, orders_client, prompt="login")
+    response = authorize(browser, orders_client, prompt="login")
     assert response["Location"].startswith("/login/?next=")
     next_url = query_of(response["Location"])["next"]
     # Coming back without signing in again does not satisfy it: the login page once more.
@@ -145,25 +141,25 @@ def test_prompt_login_forces_the_login_page_and_a_new_sign_on(browser, orders_cl
 
 
 def test_max_age_exceeded_asks_for_the_password_again(browser, orders_client, monkeypatch):
-    assert "code" in query_of(_authorize(browser, orders_client, max_age="300", nonce="a")["Location"])
+    assert "code" in query_of(authorize(browser, orders_client, max_age="300", nonce="a")["Location"])
     later = clock.now() + timedelta(seconds=301)
     monkeypatch.setattr(clock, "now", lambda: later)
-    assert _authorize(browser, orders_client, max_age="300", nonce="b")["Location"].startswith("/login/?next=")
-    query = query_of(_authorize(browser, orders_client, max_age="300", prompt="none", nonce="c")["Location"])
+    assert authorize(browser, orders_client, max_age="300", nonce="b")["Location"].startswith("/login/?next=")
+    query = query_of(authorize(browser, orders_client, max_age="300", prompt="none", nonce="c")["Location"])
     assert query["error"] == "login_required"
 
 
 def test_a_person_who_may_not_use_the_app_is_refused(orders_client, users):
     browser = Client()
     browser.post("/login/", {"username": "carol", "password": PASSWORD})  # products only
-    query = query_of(_authorize(browser, orders_client)["Location"])
+    query = query_of(authorize(browser, orders_client)["Location"])
     assert query["error"] == "access_denied" and query["state"] == "state-123" and "code" not in query
 
 
 def test_a_third_party_client_asks_for_consent_once(browser, third_party_client):
-    page = _authorize(browser, third_party_client)
+    page = authorize(browser, third_party_client)
     assert page.status_code == 200 and b"Allow Blog?" in page.content
-    assert query_of(_authorize(browser, third_party_client, prompt="none")["Location"])["error"] == "consent_required"
+    assert query_of(authorize(browser, third_party_client, prompt="none")["Location"])["error"] == "consent_required"
     _, challenge = pkce()
     url = "/session/authorize/?" + urlencode(authorize_params(third_party_client, challenge))
     csrf_browser = Client(enforce_csrf_checks=True)
@@ -172,9 +168,9 @@ def test_a_third_party_client_asks_for_consent_once(browser, third_party_client)
     allowed = browser.post(url, {"decision": "allow"})
     assert allowed["Location"].startswith(THIRD_CALLBACK) and "code" in query_of(allowed["Location"])
     assert Consent.objects.get().scope == "openid profile email"
-    again = _authorize(browser, third_party_client, nonce="another")
+    again = authorize(browser, third_party_client, nonce="another")
     assert "code" in query_of(again["Location"]), "remembered"
-    more = _authorize(browser, third_party_client, nonce="more", scope="openid profile email offline_access")
+    more = authorize(browser, third_party_client, nonce="more", scope="openid profile email offline_access")
     assert more.status_code == 200, "a wider scope asks again"
 
 
@@ -200,7 +196,7 @@ def test_scopes_outside_the_clients_are_dropped_and_unknown_ones_refused(browser
     orders_client.app.save()
     code, verifier = code_for(browser, orders_client, scope="openid profile email")
     assert exchange(orders_client, code, verifier).json()["scope"] == "openid profile"
-    assert query_of(_authorize(browser, orders_client, scope="openid admin")["Location"])["error"] == "invalid_scope"
+    assert query_of(authorize(browser, orders_client, scope="openid admin")["Location"])["error"] == "invalid_scope"
 
 
 def test_ending_the_browser_sign_on_first_spends_the_code(browser, orders_client):

@@ -13,7 +13,7 @@ from issuer.models import AuditEvent, SSOSession
 
 from .conftest import (
     ORDERS_CALLBACK,
-    authorize_params,
+    authorize,
     basic_auth,
     code_for,
     exchange,
@@ -22,11 +22,6 @@ from .conftest import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-def _authorize(browser, registered, **extra):
-    _, challenge = pkce()
-    return browser.get("/session/authorize/", authorize_params(registered, challenge, **extra))
 
 
 def _redirected_error(response) -> dict[str, str]:
@@ -52,7 +47,7 @@ def _redirected_error(response) -> dict[str, str]:
     ids=["missing", "method-missing-means-plain", "plain", "unknown-method", "malformed"],
 )
 def test_authorization_without_s256_pkce_is_refused(browser, orders_client, extra):
-    query = _redirected_error(_authorize(browser, orders_client, **extra))
+    query = _redirected_error(authorize(browser, orders_client, **extra))
     assert query["error"] == "invalid_request" and query["state"] == "state-123"
     assert "code" not in query
 
@@ -144,7 +139,7 @@ def test_the_redirect_uri_at_the_token_endpoint_must_be_the_same(browser, orders
     ],
 )
 def test_a_redirect_uri_not_registered_exactly_is_shown_on_the_issuer(browser, orders_client, redirect_uri):
-    response = _authorize(browser, orders_client, redirect_uri=redirect_uri or None)
+    response = authorize(browser, orders_client, redirect_uri=redirect_uri or None)
     assert response.status_code == 400
     assert not response.has_header("Location")
     assert b"This sign-in link is not valid" in response.content
@@ -152,14 +147,14 @@ def test_a_redirect_uri_not_registered_exactly_is_shown_on_the_issuer(browser, o
 
 @pytest.mark.parametrize("client_id", ["unknown", "", "orders\x00", '"\\<script>', "x" * 5000])
 def test_an_unknown_client_is_shown_on_the_issuer(browser, orders_client, client_id):
-    response = _authorize(browser, orders_client, client_id=client_id or None)
+    response = authorize(browser, orders_client, client_id=client_id or None)
     assert response.status_code == 400 and not response.has_header("Location")
 
 
 def test_an_inactive_client_is_unknown(browser, orders_client):
     orders_client.app.is_active = False
     orders_client.app.save()
-    assert _authorize(browser, orders_client).status_code == 400
+    assert authorize(browser, orders_client).status_code == 400
 
 
 # ---- state, nonce, response type ------------------------------------------------------------------------
@@ -167,7 +162,7 @@ def test_an_inactive_client_is_unknown(browser, orders_client):
 
 def test_state_is_echoed_exactly(browser, orders_client):
     state = "a b&c=d/é\"'<>"
-    response = _authorize(browser, orders_client, state=state)
+    response = authorize(browser, orders_client, state=state)
     assert query_of(response["Location"])["state"] == state
 
 
@@ -175,19 +170,19 @@ def test_the_nonce_is_in_the_id_token_and_a_reused_one_refused(browser, orders_c
     code, verifier = code_for(browser, orders_client, nonce="n-0S6_WzA2Mj")
     id_token = exchange(orders_client, code, verifier).json()["id_token"]
     assert jwt.decode(id_token, options={"verify_signature": False})["nonce"] == "n-0S6_WzA2Mj"
-    query = _redirected_error(_authorize(browser, orders_client, nonce="n-0S6_WzA2Mj"))
+    query = _redirected_error(authorize(browser, orders_client, nonce="n-0S6_WzA2Mj"))
     assert query["error"] == "invalid_request"
 
 
 @pytest.mark.parametrize("response_type", ["token", "id_token", "code id_token", "code token", "none", '"\\'])
 def test_only_the_code_response_type(browser, orders_client, response_type):
-    query = _redirected_error(_authorize(browser, orders_client, response_type=response_type))
+    query = _redirected_error(authorize(browser, orders_client, response_type=response_type))
     assert query["error"] in ("unsupported_response_type", "unauthorized_client", "invalid_request")
     assert "code" not in query and "access_token" not in query
 
 
 def test_prompt_none_without_a_session_answers_login_required(orders_client, users):
-    response = _authorize(Client(), orders_client, prompt="none")
+    response = authorize(Client(), orders_client, prompt="none")
     query = _redirected_error(response)
     assert query["error"] == "login_required" and query["state"] == "state-123"
 
@@ -332,7 +327,7 @@ GARBAGE = ["", "\x00", "%", "\\", '"', "\u202e", "x" * 10000, "é", "[]", "{}"]
     ],
 )
 def test_garbage_at_the_authorization_endpoint_is_a_4xx_or_an_error_redirect(browser, orders_client, name, value):
-    response = _authorize(browser, orders_client, **{name: value})
+    response = authorize(browser, orders_client, **{name: value})
     assert response.status_code < 500
     if response.status_code == 302 and name not in ("state",):
         query = query_of(response["Location"])
