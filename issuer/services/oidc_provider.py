@@ -60,6 +60,7 @@ SCOPE_CLAIMS = {
     "email": ["email", "email_verified"],
 }
 CODE_LIFETIME = timedelta(seconds=60)
+NONCE_MAX_LENGTH = AuthorizationCode._meta.get_field("nonce").max_length
 # Public clients authenticate with "none" (PKCE alone); confidential ones with their secret, either way.
 CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 SECRET_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
@@ -281,7 +282,7 @@ class IssuerCodeGrant(AuthorizationCodeGrant):
             browser_session=browser_session,
             redirect_uri=request.payload.redirect_uri,
             scope=request.scope,
-            nonce=data.get("nonce", "")[:255],
+            nonce=data.get("nonce", ""),
             code_challenge=data["code_challenge"],
             code_challenge_method=data["code_challenge_method"],
             auth_time=browser_session.auth_time or browser_session.created_at,
@@ -430,6 +431,13 @@ class IDTokenSigning:
 
 class IssuerOpenIDCode(IDTokenSigning, OpenIDCode):
     """OpenID Connect on the code grant: nonce, prompt, and an ID token in the token answer."""
+
+    def validate_openid_authorization_request(self, grant: AuthorizationCodeGrant, redirect_uri: str) -> None:
+        # A nonce is kept with the code and returned unchanged in the ID token: one longer than the column is
+        # refused, never cut (the client would then reject its own sign-in).
+        if len(grant.request.payload.data.get("nonce") or "") > NONCE_MAX_LENGTH:
+            raise InvalidRequestError("The 'nonce' is too long.")
+        super().validate_openid_authorization_request(grant, redirect_uri)
 
     def exists_nonce(self, nonce: str, request: IssuerRequest) -> bool:
         return AuthorizationCode.objects.filter(client__client_id=request.payload.client_id, nonce=nonce).exists()

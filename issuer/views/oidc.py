@@ -15,6 +15,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core import signing
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -23,7 +24,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from .. import clock
 from ..http import client_ip
-from ..models import SSOSession
+from ..models import RelyingApp, SSOSession
 from ..selectors import user_audiences
 from ..services import browser
 from ..services.browser import Renewal
@@ -40,6 +41,8 @@ logger = logging.getLogger(__name__)
 FRESH_LOGIN_PARAM = "sso_fresh_login"
 FRESH_LOGIN_SALT = "issuer.oidc.fresh-login"
 FRESH_LOGIN_MAX_AGE = 600
+# What the consent form posts beside the authorization request's own parameters.
+CONSENT_FORM_FIELDS = {"csrfmiddlewaretoken", "decision"}
 
 
 @dataclass(frozen=True)
@@ -108,17 +111,23 @@ def _error(request: HttpRequest, oauth_request: IssuerRequest, error: OAuth2Erro
     return response
 
 
-def _login_redirect(request: HttpRequest, *, fresh: bool) -> HttpResponse:
-    params = request.GET.copy()
-    if fresh:
-        params[FRESH_LOGIN_PARAM] = signing.dumps(clock.now().timestamp(), salt=FRESH_LOGIN_SALT)
-    next_url = f"{request.path}?{params.urlencode()}"
+def _authorization_url(request: HttpRequest, oauth_request: IssuerRequest, **extra: str) -> str:
+    """This authorization request as a GET URL (it may have come as a POST): where the login page and the consent
+    form lead back to."""
+    params = {k: v for k, v in oauth_request.payload.data.items() if k not in CONSENT_FORM_FIELDS}
+    return f"{request.path}?{urlencode({**params, **extra})}"
+
+
+def _login_redirect(request: HttpRequest, oauth_request: IssuerRequest, *, fresh: bool) -> HttpResponse:
+    extra = {FRESH_LOGIN_PARAM: signing.dumps(clock.now().timestamp(), salt=FRESH_LOGIN_SALT)} if fresh else {}
+    next_url = _authorization_url(request, oauth_request, **extra)
     return HttpResponseRedirect(f"{reverse('browser_login')}?{urlencode({'next': next_url})}")
 
 
-def _fresh_login_since(request: HttpRequest) -> float | None:
+def _fresh_login_since(oauth_request: IssuerRequest) -> float | None:
+    marker = oauth_request.payload.data.get(FRESH_LOGIN_PARAM, "")
     try:
-        return signing.loads(request.GET.get(FRESH_LOGIN_PARAM, ""), salt=FRESH_LOGIN_SALT, max_age=FRESH_LOGIN_MAX_AGE)
+        return signing.loads(marker, salt=FRESH_LOGIN_SALT, max_age=FRESH_LOGIN_MAX_AGE)
     except signing.BadSignature:
         return None
 
@@ -131,21 +140,25 @@ def _max_age(raw: str | None, *, redirect_uri: str) -> int | None:
     return int(raw)
 
 
-def _needs_login(request: HttpRequest, sign_on: SignOn, *, prompts: list[str], max_age: int | None) -> bool:
+def _needs_login(oauth_request: IssuerRequest, sign_on: SignOn, *, prompts: list[str], max_age: int | None) -> bool:
     """prompt=login, or a sign-on older than max_age, asks for the password again, unless this sign-on was made
     after the login page this request was sent to."""
     too_old = max_age is not None and clock.now().timestamp() - sign_on.auth_time > max_age
     if "login" not in prompts and not too_old:
         return False
-    since = _fresh_login_since(request)
+    since = _fresh_login_since(oauth_request)
     return since is None or sign_on.auth_time <= since
 
 
+@csrf_exempt
 @require_http_methods(["GET", "POST"])
 @never_cache
 def authorize(request: HttpRequest) -> HttpResponse:
     """The authorization endpoint: response_type=code with PKCE S256, for a signed-in person who may use the
-    client's app and, for a client that is not first-party, has consented (a POST from the consent page)."""
+    client's app and, for a client that is not first-party, has consented.
+
+    GET and POST both (OpenID Connect Core 3.1.2.1: a client may post its request from its own page, so the
+    view is CSRF-exempt); the consent form's decision alone changes anything, and it must pass the CSRF check."""
     sign_on = _sign_on(request)
     user = sign_on.user if sign_on else None
     try:
@@ -157,23 +170,30 @@ def authorize(request: HttpRequest) -> HttpResponse:
     prompts = oauth_request.payload.data.get("prompt", "").split()
     try:
         max_age = _max_age(oauth_request.payload.data.get("max_age"), redirect_uri=grant.redirect_uri)
-        if sign_on is not None and _needs_login(request, sign_on, prompts=prompts, max_age=max_age):
+        if sign_on is not None and _needs_login(oauth_request, sign_on, prompts=prompts, max_age=max_age):
             if "none" in prompts:
                 raise LoginRequiredError(redirect_uri=grant.redirect_uri)
-            return _finish(_login_redirect(request, fresh=True), sign_on)
+            return _finish(_login_redirect(request, oauth_request, fresh=True), sign_on)
         if sign_on is None:
             if "none" in prompts:
                 raise LoginRequiredError(redirect_uri=grant.redirect_uri)
-            return _login_redirect(request, fresh="login" in prompts or max_age is not None)
+            return _login_redirect(request, oauth_request, fresh="login" in prompts or max_age is not None)
         if client.audience not in user_audiences(user=sign_on.user):
             raise AccessDeniedError("Your account may not use this app.", redirect_uri=grant.redirect_uri)
         scope = oauth_request.scope
         if "consent" in prompts or not consent_covers(user=sign_on.user, client=client, scope=scope):
             if "none" in prompts:
                 raise ConsentRequiredError(redirect_uri=grant.redirect_uri)
-            if request.method != "POST":
-                return _finish(_consent_page(request, sign_on, client=client, scope=scope), sign_on)
-            if request.POST.get("decision") != "allow":
+            decision = request.POST.get("decision")
+            if decision is None:
+                page = _consent_page(
+                    request, sign_on, client=client, scope=scope, action=_authorization_url(request, oauth_request)
+                )
+                return _finish(page, sign_on)
+            refusal = CsrfViewMiddleware(lambda request: HttpResponse()).process_view(request, None, (), {})
+            if refusal is not None:
+                return _finish(refusal, sign_on)
+            if decision != "allow":
                 raise AccessDeniedError(redirect_uri=grant.redirect_uri)
             consent_grant(user=sign_on.user, client=client, scope=scope, ip=oauth_request.ip)
     except OAuth2Error as error:
@@ -183,13 +203,15 @@ def authorize(request: HttpRequest) -> HttpResponse:
     return _finish(response, sign_on)
 
 
-def _consent_page(request: HttpRequest, sign_on: SignOn, *, client, scope: str) -> HttpResponse:
+def _consent_page(
+    request: HttpRequest, sign_on: SignOn, *, client: RelyingApp, scope: str, action: str
+) -> HttpResponse:
     context = {
         "client_name": client.name,
         "client_origin": client.origin,
         "scopes": scope.split(),
         "username": sign_on.user.get_username(),
-        "action": request.get_full_path(),
+        "action": action,
     }
     return render(request, "issuer/consent.html", context)
 

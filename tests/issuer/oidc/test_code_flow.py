@@ -203,3 +203,17 @@ def test_ending_the_browser_sign_on_first_spends_the_code(browser, orders_client
     code, verifier = code_for(browser, orders_client)
     browser.post("/session/logout/")
     assert exchange(orders_client, code, verifier).json()["error"] == "invalid_grant"
+
+
+def test_an_authorization_request_may_be_posted(orders_client, users):
+    browser = Client(enforce_csrf_checks=True)
+    _, challenge = pkce()
+    response = browser.post("/session/authorize/", authorize_params(orders_client, challenge))
+    assert response["Location"].startswith("/login/?next=")
+    next_url = query_of(response["Location"])["next"]
+    assert "code_challenge=" in next_url, "the login page leads back with the posted parameters, as a GET"
+    login = Client()
+    login.post("/login/", {"username": "bob", "password": PASSWORD, "next": next_url})
+    browser.cookies = login.cookies
+    posted = browser.post("/session/authorize/", authorize_params(orders_client, challenge, nonce="posted"))
+    assert posted.status_code == 302 and "code" in query_of(posted["Location"])

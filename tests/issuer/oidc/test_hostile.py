@@ -174,6 +174,12 @@ def test_the_nonce_is_in_the_id_token_and_a_reused_one_refused(browser, orders_c
     assert query["error"] == "invalid_request"
 
 
+def test_a_nonce_too_long_to_keep_is_refused_not_cut(browser, orders_client):
+    query = _redirected_error(authorize(browser, orders_client, nonce="n" * 256))
+    assert query["error"] == "invalid_request" and "code" not in query
+    assert "code" in query_of(authorize(browser, orders_client, nonce="n" * 255)["Location"])
+
+
 @pytest.mark.parametrize("response_type", ["token", "id_token", "code id_token", "code token", "none", '"\\'])
 def test_only_the_code_response_type(browser, orders_client, response_type):
     query = _redirected_error(authorize(browser, orders_client, response_type=response_type))
