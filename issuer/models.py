@@ -1,6 +1,7 @@
 """The issuer's state: relying apps (each one also an OpenID Connect client) and who may use them, SSO sessions
 and the revoked ones, authorization codes, consents and back-channel logout notices, signing keys, password-reset
-requests, audit events, and the service clients that call relying apps as themselves."""
+requests, audit events, the service clients that call relying apps as themselves, and second factors (group
+and app MFA policies, authenticator apps, passkeys and their challenges, recovery codes)."""
 
 import secrets
 
@@ -65,6 +66,9 @@ class RelyingApp(ClientMixin, models.Model):
     )
     is_first_party = models.BooleanField(
         default=False, help_text="Run by the same organisation as the issuer: no consent screen."
+    )
+    mfa_required = models.BooleanField(
+        default=False, help_text="A password alone never yields a token for this app: a second factor is required."
     )
 
     class Meta:
@@ -190,6 +194,7 @@ class SSOSession(models.Model):
     # When and how the person last proved who they are for this sign-on (ID tokens' auth_time and amr, RFC 8176).
     auth_time = models.DateTimeField(null=True, blank=True)
     amr = models.JSONField(default=list, blank=True)
+    acr = models.CharField(max_length=50, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -344,6 +349,14 @@ class AuditEvent(models.Model):
         TOKEN_REVOKED = "token_revoked", "Token revoked (RFC 7009)"
         BACKCHANNEL_LOGOUT_SENT = "backchannel_sent", "Back-channel logout delivered"
         BACKCHANNEL_LOGOUT_FAILED = "backchannel_failed", "Back-channel logout given up"
+        MFA_ENROLLED = "mfa_enrolled", "Second factor added"
+        MFA_REMOVED = "mfa_removed", "Second factor removed"
+        MFA_SUCCEEDED = "mfa_succeeded", "Second factor accepted"
+        MFA_FAILED = "mfa_failed", "Second factor refused"
+        MFA_RESET = "mfa_reset", "Second factors reset by staff"
+        RECOVERY_CODES_GENERATED = "recovery_codes_generated", "Recovery codes generated"
+        RECOVERY_CODE_USED = "recovery_code_used", "Recovery code used"
+        PASSWORD_CHANGED = "password_changed", "Password changed"
 
     kind = models.CharField(max_length=30, choices=Kind.choices, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -457,3 +470,99 @@ class ThrottleCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope} {self.key[:12]} {self.count}"
+
+
+class GroupMFAPolicy(models.Model):
+    """ "MFA required" for the members of a group: a password alone never yields them a token for any app."""
+
+    group = models.OneToOneField(Group, on_delete=models.CASCADE, related_name="mfa_policy")
+    mfa_required = models.BooleanField(default=True)
+
+    class Meta:
+        verbose_name = "group MFA policy"
+        verbose_name_plural = "group MFA policies"
+
+    def __str__(self) -> str:
+        return f"{self.group}: MFA {'required' if self.mfa_required else 'optional'}"
+
+
+class TOTPDevice(models.Model):
+    """An authenticator app (RFC 6238) a person enrolled: its secret encrypted at rest, and the last time step
+    accepted, so that a code is good once (any code at or before it is refused)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="totp_devices")
+    name = models.CharField(max_length=100)
+    secret_encrypted = models.TextField(editable=False)
+    confirmed_at = models.DateTimeField(null=True, blank=True, help_text="Enrolment confirmed with a correct code.")
+    last_used_step = models.BigIntegerField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        verbose_name = "authenticator app"
+        permissions = [("reset_second_factors", "Can reset a user's second factors")]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.name}"
+
+
+class WebAuthnCredential(models.Model):
+    """A passkey or security key (WebAuthn) a person registered: as a second factor, and as passwordless sign-in
+    when it is discoverable and verifies the user. The sign counter must increase (or stay 0 for authenticators
+    that never count): a counter that goes back means a cloned authenticator."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="passkeys")
+    name = models.CharField(max_length=100)
+    credential_id = models.CharField(max_length=1400, unique=True, help_text="base64url")
+    public_key = models.TextField(help_text="COSE public key, base64url", editable=False)
+    sign_count = models.PositiveBigIntegerField(default=0)
+    transports = models.JSONField(default=list, blank=True)
+    is_discoverable = models.BooleanField(default=False)
+    backed_up = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        verbose_name = "passkey"
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.name}"
+
+
+class WebAuthnChallenge(models.Model):
+    """A challenge handed to a browser for one WebAuthn ceremony: single use, short-lived, bound to the browser
+    that asked for it (`binding_digest`, a digest of a value in that browser's cookie), only its digest stored."""
+
+    class Purpose(models.TextChoices):
+        REGISTER = "register", "Registration"
+        AUTHENTICATE = "authenticate", "Authentication"
+
+    challenge_digest = models.CharField(max_length=64, unique=True)
+    purpose = models.CharField(max_length=20, choices=Purpose.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    binding_digest = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.purpose} challenge for user {self.user_id}"
+
+
+class RecoveryCode(models.Model):
+    """One of a person's ten recovery codes: a keyed digest, good once. Generating a new set deletes the old."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="recovery_codes")
+    code_digest = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "code_digest"], name="issuer_recovery_code_unique")]
+
+    def __str__(self) -> str:
+        return f"recovery code of {self.user} ({'used' if self.used_at else 'unused'})"
