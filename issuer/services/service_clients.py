@@ -13,6 +13,10 @@ from .audit import audit_record
 
 logger = logging.getLogger(__name__)
 
+# Failed client authentications are counted per address in this namespace (issuer.services.throttles), here and
+# at the OAuth endpoints (issuer.services.oauth_clients): one budget, whichever endpoint a guesser tries.
+THROTTLE_NAMESPACE = "service-client"
+
 
 class ServiceTokenError(Exception):
     """Base for every refusal of the service-token endpoint; the API layer turns each into a 4xx."""
@@ -66,7 +70,7 @@ def service_client_authenticate(*, client_id: str, client_secret: str, ip: str |
     wrong-secret attempts take the same time and fail the same way. Attempts are throttled per address (in
     their own namespace, not per client: a per-client lockout would let anyone lock a client out), which
     bounds both secret guessing and making the issuer hash."""
-    retry_after = throttles.attempt_begin(username=None, ip=ip, namespace="service-client")
+    retry_after = throttles.attempt_begin(username=None, ip=ip, namespace=THROTTLE_NAMESPACE)
     if retry_after is not None:
         raise ClientThrottled(retry_after)
     client = ServiceClient.objects.filter(client_id=client_id).first()
@@ -80,7 +84,7 @@ def service_client_authenticate(*, client_id: str, client_secret: str, ip: str |
             kind=AuditEvent.Kind.SERVICE_TOKEN_REFUSED, username=f"service:{client_id}", ip=ip, detail="invalid client"
         )
         raise InvalidClient
-    throttles.attempt_succeeded(username=None, ip=ip, namespace="service-client")
+    throttles.attempt_succeeded(username=None, ip=ip, namespace=THROTTLE_NAMESPACE)
     return client
 
 
