@@ -12,7 +12,7 @@ from issuer.models import SSOSession
 from issuer.signing import keys
 from tests import forge
 
-from .signed_on import _plain_http_allowed, browser_sign_on, client_sign_on, oidc_client  # noqa: F401
+from .signed_on import browser_sign_on, client_sign_on, oidc_client
 
 SHOP = "https://shop.example.net"
 BLOG = "https://blog.other.test"
