@@ -36,6 +36,7 @@ def discovery_fields(issuer_url: str) -> dict[str, Any]:
     }
 
 
+# At import: issuer/urls.py imports this module, so the document names these endpoints wherever they are served.
 discovery.METADATA_EXTENSIONS.append(discovery_fields)
 
 
