@@ -8,6 +8,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import F
 from rest_framework_simplejwt.exceptions import TokenError
 
 from .. import clock
@@ -16,6 +17,7 @@ from ..selectors import user_audiences, user_roles
 from ..signing.oidc import ACCESS_TOKEN_TYP, jwt_sign
 from ..signing.tokens import SSOAccessToken, SSORefreshToken
 from .audit import audit_record, log_safe
+from .backchannel import backchannel_logout_enqueue
 from .errors import SignOnError
 
 logger = logging.getLogger(__name__)
@@ -299,7 +301,9 @@ def session_grants_invalidate(*, user: AbstractBaseUser | None = None) -> int:
 
 def session_revoke(*, session: SSOSession, reason: str, ip: str | None = None) -> bool:
     """End one session: its refresh token stops working now, its access tokens at every relying app
-    within their revocation refresh interval. Returns False when it had already ended."""
+    within their revocation refresh interval. A browser sign-on's client sessions end with it, and every
+    ended client session's client gets a back-channel logout notice (issuer.services.backchannel). Returns
+    False when it had already ended."""
     now = clock.now()
     with transaction.atomic():
         updated = SSOSession.objects.filter(pk=session.pk, revoked_at__isnull=True).update(
@@ -309,6 +313,13 @@ def session_revoke(*, session: SSOSession, reason: str, ip: str | None = None) -
             return False
         # The published list's record, which outlives the user (issuer.services.revocations).
         RevokedSession.objects.create(sid=session.sid, revoked_at=now)
+        # Its client's notice, committed with the revocation so that none is lost (delivered after commit).
+        backchannel_logout_enqueue(session=session)
+        # A browser sign-on's client sessions end with it: each its own sid on the list, its own notice.
+        for client_session in SSOSession.objects.filter(
+            browser_session=session, revoked_at__isnull=True
+        ).select_related("user"):
+            session_revoke(session=client_session, reason=SSOSession.RevokedReason.SIGNED_OUT, ip=ip)
     kind = AuditEvent.Kind.LOGOUT if reason == SSOSession.RevokedReason.LOGOUT else AuditEvent.Kind.SESSION_REVOKED
     audit_record(kind=kind, user=session.user, sid=session.sid, ip=ip, detail=f"reason={reason}")
     return True
@@ -316,7 +327,12 @@ def session_revoke(*, session: SSOSession, reason: str, ip: str | None = None) -
 
 def user_sessions_revoke(*, user: AbstractBaseUser, reason: str, ip: str | None = None) -> int:
     """Log a user out everywhere."""
-    sessions = SSOSession.objects.filter(user=user, revoked_at__isnull=True).select_related("user")
+    # Client sessions first, each with this reason; a browser sign-on then finds none of its own left to end.
+    sessions = (
+        SSOSession.objects.filter(user=user, revoked_at__isnull=True)
+        .select_related("user")
+        .order_by(F("browser_session").asc(nulls_last=True))
+    )
     return sum(session_revoke(session=session, reason=reason, ip=ip) for session in sessions)
 
 
