@@ -91,6 +91,9 @@ SSO_ISSUER = {
     "KEY_PASSPHRASE": env.str("SSO_KEY_PASSPHRASE", default="") or SECRET_KEY,
     "RSA_KEY_BITS": 2048,
     "JWKS_MAX_AGE": env.int("SSO_JWKS_MAX_AGE", default=300),
+    # A back-channel logout that failed is retried by the issuer process itself when its retry is due within
+    # this many seconds (issuer.services.backchannel); later ones by the next sign-out or the cron command.
+    "BACKCHANNEL_RETRY_WAIT_SECONDS": env.int("SSO_BACKCHANNEL_RETRY_WAIT_SECONDS", default=150),
 }
 
 # Authlib (the OpenID Connect provider) refuses plain http except on loopback. The dev origins are plain http by

@@ -13,7 +13,9 @@ import threading
 from datetime import datetime, timedelta
 
 import requests
+from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Min
 
 from .. import clock
 from ..models import AuditEvent, BackchannelLogout, RelyingApp, SSOSession
@@ -153,19 +155,35 @@ def _record(notice: BackchannelLogout, *, kind: str, error: str = "") -> None:
     audit_record(kind=kind, sid=notice.sid, detail=f"{detail} error={error}" if error else detail)
 
 
+def next_retry_in() -> float | None:
+    """Seconds until the earliest pending notice is due again, when that is within the retry wait
+    (SSO_ISSUER["BACKCHANNEL_RETRY_WAIT_SECONDS"]); None when nothing is pending that soon."""
+    horizon = settings.SSO_ISSUER["BACKCHANNEL_RETRY_WAIT_SECONDS"]
+    earliest = BackchannelLogout.objects.filter(delivered_at__isnull=True, gave_up_at__isnull=True).aggregate(
+        due=Min("next_attempt_at")
+    )["due"]
+    if earliest is None:
+        return None
+    wait = max(0.0, (earliest - clock.now()).total_seconds())
+    return wait if wait <= horizon else None
+
+
 class _Worker:
-    """This process's one delivery thread: a pass runs while notices keep being committed, then the thread ends.
-    A commit during a pass asks for another pass instead of starting a second thread."""
+    """This process's one delivery thread: a pass runs while notices keep being committed, and the thread then
+    waits for the retries due within the retry wait (5 s, 30 s, 2 min by default), so a client that was down for
+    a moment hears of the sign-out without cron; later retries are left to the next pass (another sign-out's, or
+    `manage.py send_backchannel_logouts`). A commit during a pass or a wait asks for another pass at once
+    instead of starting a second thread."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
+        self.woken = threading.Event()
         self.running = False
-        self.again = False
 
     def wake(self) -> None:
         with self.lock:
+            self.woken.set()
             if self.running:
-                self.again = True
                 return
             self.running = True
         threading.Thread(target=self._run, name="backchannel-logout", daemon=True).start()
@@ -173,12 +191,15 @@ class _Worker:
     def _run(self) -> None:
         try:
             while True:
+                self.woken.clear()
                 backchannel_logouts_deliver()
+                wait = next_retry_in()
                 with self.lock:
-                    if not self.again:
+                    if wait is None and not self.woken.is_set():
                         self.running = False
                         return
-                    self.again = False
+                if wait is not None:
+                    self.woken.wait(wait)
         finally:
             with self.lock:
                 self.running = False

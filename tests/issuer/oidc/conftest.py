@@ -129,3 +129,10 @@ def exchange(registered: Registered, code: str, verifier: str, *, secret: str | 
 
 def basic_auth(client_id: str, secret: str) -> dict:
     return {"HTTP_AUTHORIZATION": "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()}
+
+
+@pytest.fixture(autouse=True)
+def _backchannel_retries_left_to_the_command(settings):
+    """A refused notice's retry would keep the delivery thread waiting seconds past the test: these tests drive
+    retries with the command and a moved clock; the one about the thread's own retries turns the wait back on."""
+    settings.SSO_ISSUER = {**settings.SSO_ISSUER, "BACKCHANNEL_RETRY_WAIT_SECONDS": 0}

@@ -242,3 +242,23 @@ def test_a_sign_out_delivers_in_the_background_and_picks_up_notices_left_earlier
     assert BackchannelLogout.objects.filter(delivered_at__isnull=False).count() == 2
     sids = {verified_logout_token(raw, audience=left.client.client_id)["sid"] for raw in receiver.tokens()}
     assert sids == {left.sid, now_ending.sid}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_delivery_thread_retries_a_refused_notice_itself_when_the_retry_is_due_soon(
+    apps, users, settings, monkeypatch
+):
+    settings.SSO_ISSUER = {**settings.SSO_ISSUER, "BACKCHANNEL_RETRY_WAIT_SECONDS": 5}
+    monkeypatch.setattr(backchannel, "BACKOFF", (timedelta(seconds=0.2),) * len(backchannel.BACKOFF))
+    flaky = Receiver(500, 204).start()
+    try:
+        browser = session_start(user=users["bob"]).session
+        shop = client_session(browser=browser, app=client_app("Shop", backchannel_uri=flaky.url))
+        session_revoke(session=browser, reason=SSOSession.RevokedReason.LOGOUT)
+        join_delivery_threads()
+        # No cron and no second sign-out: the thread waited for the retry and made it.
+        assert len(flaky.received) == 2
+        notice = BackchannelLogout.objects.get(sid=shop.sid)
+        assert notice.delivered_at is not None and notice.attempts == 2
+    finally:
+        flaky.stop()
