@@ -4,6 +4,7 @@ requests, audit events, and the service clients that call relying apps as themse
 
 import secrets
 
+from authlib.oauth2.rfc6749 import AuthorizationCodeMixin, ClientMixin
 from django.conf import settings
 from django.contrib.auth.hashers import check_password
 from django.contrib.auth.models import Group
@@ -29,7 +30,7 @@ validate_scopes = RegexValidator(r"^([A-Za-z0-9:._-]+( [A-Za-z0-9:._-]+)*)?$", "
 DEFAULT_CLIENT_SCOPES = "openid profile email offline_access"
 
 
-class RelyingApp(models.Model):
+class RelyingApp(ClientMixin, models.Model):
     """A site that trusts the issuer's tokens. Its audience is what tokens name in `aud`.
 
     Every relying app is also an OAuth 2.0 / OpenID Connect client (`client_id`): a site under the issuer's
@@ -99,6 +100,39 @@ class RelyingApp(models.Model):
             constant_time_compare(_secret_digest(raw_secret, key=key), self.client_secret_hash)
             for key in [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
         )
+
+    # Authlib's ClientMixin (issuer.services.oidc_provider): what the protocol asks of a client.
+
+    @property
+    def client_metadata(self) -> dict:
+        # Read by Authlib's RP-initiated logout endpoint.
+        return {"post_logout_redirect_uris": self.post_logout_redirect_uri_list}
+
+    def get_client_id(self) -> str:
+        return self.client_id
+
+    def get_default_redirect_uri(self) -> None:
+        # OpenID Connect requires redirect_uri in every authorization request: none is assumed.
+        return None
+
+    def get_allowed_scope(self, scope: str) -> str:
+        allowed = self.scope_list
+        return " ".join(name for name in dict.fromkeys((scope or "").split()) if name in allowed)
+
+    def check_redirect_uri(self, redirect_uri: str) -> bool:
+        # Exact string match (RFC 9700 section 4.1.3): no prefix, case folding or normalisation.
+        return redirect_uri in self.redirect_uri_list
+
+    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
+        if self.is_public:
+            return method == "none"
+        return method in ("client_secret_basic", "client_secret_post")
+
+    def check_response_type(self, response_type: str) -> bool:
+        return response_type == "code"
+
+    def check_grant_type(self, grant_type: str) -> bool:
+        return grant_type in ("authorization_code", "refresh_token")
 
 
 def _access_label(access: models.Model) -> str:
@@ -181,7 +215,7 @@ class RevokedSession(models.Model):
         return f"{self.sid} revoked {self.revoked_at:%Y-%m-%d %H:%M:%S}"
 
 
-class AuthorizationCode(models.Model):
+class AuthorizationCode(AuthorizationCodeMixin, models.Model):
     """An authorization code handed to a client's redirect URI: one use, a minute, bound to the client, the
     redirect URI and the PKCE challenge. Only its digest is stored. `issued_session` is what its one exchange
     made; presenting the code again revokes that session (RFC 6749 section 4.1.2)."""
@@ -203,6 +237,12 @@ class AuthorizationCode(models.Model):
 
     def __str__(self) -> str:
         return f"code for {self.client} user {self.user_id}"
+
+    def get_redirect_uri(self) -> str:
+        return self.redirect_uri
+
+    def get_scope(self) -> str:
+        return self.scope
 
 
 class Consent(models.Model):
@@ -320,7 +360,7 @@ class AuditEvent(models.Model):
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.kind} {self.username}"
 
 
-class ServiceClient(models.Model):
+class ServiceClient(ClientMixin, models.Model):
     """A service that calls relying apps as itself (the client-credentials grant): no user, a secret,
     the apps it may call and what it may do there. Deactivating it stops it getting new tokens; the
     ones it holds expire within the service token lifetime."""
@@ -374,6 +414,20 @@ class ServiceClient(models.Model):
     def _store_secret(self, raw_secret: str) -> None:
         self.set_secret(raw_secret)
         self.save(update_fields=["secret_hash"])
+
+    # Authlib's ClientMixin: a service client has a secret and uses the client-credentials grant only.
+
+    def get_client_id(self) -> str:
+        return self.client_id
+
+    def check_client_secret(self, client_secret: str) -> bool:
+        return self.is_active and self.check_secret(client_secret)
+
+    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
+        return method in ("client_secret_basic", "client_secret_post")
+
+    def check_grant_type(self, grant_type: str) -> bool:
+        return grant_type == "client_credentials"
 
 
 # Client secrets are 256 random bits made by the issuer (service_client_secret_generate), so a keyed digest

@@ -13,6 +13,10 @@ from .audit import audit_record
 
 logger = logging.getLogger(__name__)
 
+# Failed client authentications are counted per address in this namespace (issuer.services.throttles), here and
+# at the OAuth endpoints (issuer.services.oauth_clients): one budget, whichever endpoint a guesser tries.
+THROTTLE_NAMESPACE = "service-client"
+
 
 class ServiceTokenError(Exception):
     """Base for every refusal of the service-token endpoint; the API layer turns each into a 4xx."""
@@ -46,6 +50,16 @@ class ServiceTokenGrant:
     audience: str
     scope: str
 
+    def response_body(self) -> dict:
+        """The token answer (RFC 6749 section 5.1), at /api/service-token/ and at the OAuth token endpoint alike."""
+        return {
+            "access_token": self.access_token,
+            "token_type": "Bearer",
+            "expires_in": self.expires_in,
+            "audience": self.audience,
+            "scope": self.scope,
+        }
+
 
 def service_client_secret_set(*, client: ServiceClient, raw_secret: str) -> None:
     """Store a new secret (as a keyed digest, ServiceClient.check_secret); the old one stops working at once."""
@@ -66,7 +80,7 @@ def service_client_authenticate(*, client_id: str, client_secret: str, ip: str |
     wrong-secret attempts take the same time and fail the same way. Attempts are throttled per address (in
     their own namespace, not per client: a per-client lockout would let anyone lock a client out), which
     bounds both secret guessing and making the issuer hash."""
-    retry_after = throttles.attempt_begin(username=None, ip=ip, namespace="service-client")
+    retry_after = throttles.attempt_begin(username=None, ip=ip, namespace=THROTTLE_NAMESPACE)
     if retry_after is not None:
         raise ClientThrottled(retry_after)
     client = ServiceClient.objects.filter(client_id=client_id).first()
@@ -80,7 +94,7 @@ def service_client_authenticate(*, client_id: str, client_secret: str, ip: str |
             kind=AuditEvent.Kind.SERVICE_TOKEN_REFUSED, username=f"service:{client_id}", ip=ip, detail="invalid client"
         )
         raise InvalidClient
-    throttles.attempt_succeeded(username=None, ip=ip, namespace="service-client")
+    throttles.attempt_succeeded(username=None, ip=ip, namespace=THROTTLE_NAMESPACE)
     return client
 
 

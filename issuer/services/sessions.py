@@ -1,4 +1,5 @@
-"""SSO sessions: sign-on's token pair, refresh rotation with reuse detection, revocation and logout."""
+"""SSO sessions: sign-on's token pair, an OpenID Connect client's session from its authorization code, refresh
+rotation with reuse detection, revocation and logout."""
 
 import logging
 from dataclasses import dataclass
@@ -7,13 +8,16 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import F
 from rest_framework_simplejwt.exceptions import TokenError
 
 from .. import clock
-from ..models import AuditEvent, RevokedSession, SSOSession
+from ..models import AuditEvent, AuthorizationCode, RevokedSession, SSOSession
 from ..selectors import user_audiences, user_roles
+from ..signing.oidc import ACCESS_TOKEN_TYP, jwt_sign
 from ..signing.tokens import SSOAccessToken, SSORefreshToken
 from .audit import audit_record, log_safe
+from .backchannel import backchannel_logout_enqueue
 from .errors import SignOnError
 
 logger = logging.getLogger(__name__)
@@ -29,6 +33,10 @@ class RefreshRejected(SignOnError):
 
 class TokenTooLarge(SignOnError):
     """The user's roles and apps do not fit in an access token of at most MAX_ACCESS_TOKEN_BYTES."""
+
+
+class CodeRejected(SignOnError):
+    """The authorization code has expired, was already exchanged, or its browser sign-on has ended."""
 
 
 @dataclass(frozen=True)
@@ -60,7 +68,10 @@ def _access_token(*, user: AbstractBaseUser, session: SSOSession) -> str:
     A default token names the relying apps the person may use, never the issuer itself: every app it is
     handed to could otherwise call the issuer's account API as the person (list, revoke, log out
     everywhere). A token for the issuer's own audience is issued only when asked for, and names nothing else.
-    The apps and roles are the session's (token_audiences, token_roles), worked out at sign-on."""
+    The apps and roles are the session's (token_audiences, token_roles), worked out at sign-on.
+
+    A client session's token (OpenID Connect) has the RFC 9068 profile besides: `typ` at+jwt in its header and
+    the `client_id` and `scope` it was issued for; its `aud` is the client's audience alone."""
     audiences = session.token_audiences
     if session.audience == settings.SSO_ISSUER["AUDIENCE"]:
         audiences = [session.audience]
@@ -76,14 +87,23 @@ def _access_token(*, user: AbstractBaseUser, session: SSOSession) -> str:
     token["roles"] = session.token_roles
     if user.is_staff:
         token["staff"] = True
-    encoded = str(token)
+    if session.client_id is not None:
+        token["client_id"] = session.client.client_id
+        token["scope"] = session.scope
+    encoded = _encoded(token, session=session)
     if len(encoded) > MAX_ACCESS_TOKEN_BYTES:
         del token["username"]
-        encoded = str(token)
+        encoded = _encoded(token, session=session)
     if len(encoded) > MAX_ACCESS_TOKEN_BYTES:
         logger.error("auth event=token_too_large user=%s bytes=%d", log_safe(user.get_username()), len(encoded))
         raise TokenTooLarge
     return encoded
+
+
+def _encoded(token: SSOAccessToken, *, session: SSOSession) -> str:
+    if session.client_id is None:
+        return str(token)
+    return jwt_sign(dict(token.payload), typ=ACCESS_TOKEN_TYP)
 
 
 def _refresh_token(*, user: AbstractBaseUser, session: SSOSession) -> SSORefreshToken:
@@ -119,6 +139,74 @@ def session_start(
     return TokenPair(access, str(refresh), session, int(settings.ACCESS_TOKEN_LIFETIME.total_seconds()))
 
 
+def client_session_start(*, code: AuthorizationCode, ip: str | None = None) -> TokenPair:
+    """Exchange an authorization code: a new session for its client (OpenID Connect), linked to the browser
+    sign-on the code came from, with that sign-on's auth_time and amr, and its first token pair.
+
+    The code row is locked, so of two exchanges of one code exactly one succeeds. Any exchange after the first
+    is a replay (RFC 6749 section 4.1.2): the session the first one made is revoked (code_replay_revoke) and
+    CodeRejected raised."""
+    now = clock.now()
+    refusal = None
+    with transaction.atomic():
+        code = (
+            AuthorizationCode.objects.select_for_update(of=("self",))
+            .select_related("client", "user", "browser_session")
+            .get(pk=code.pk)
+        )
+        browser_session = code.browser_session
+        if code.used_at is not None:
+            code_replay_revoke(code=code, ip=ip)
+            refusal = CodeRejected("code replayed")
+        elif code.expires_at <= now or browser_session.revoked_at is not None or not code.user.is_active:
+            refusal = CodeRejected("code expired or sign-on ended")
+        else:
+            session = SSOSession(
+                user=code.user,
+                audience=code.client.audience,
+                client=code.client,
+                browser_session=browser_session,
+                scope=code.scope,
+                auth_time=code.auth_time,
+                amr=browser_session.amr or ["pwd"],
+                ip_address=ip,
+                expires_at=now + settings.REFRESH_TOKEN_LIFETIME,
+            )
+            _token_grants_load(session=session)
+            refresh = _refresh_token(user=code.user, session=session)
+            access = _access_token(user=code.user, session=session)
+            session.refresh_jti = refresh["jti"]
+            session.save()
+            code.used_at = now
+            code.issued_session = session
+            code.save(update_fields=["used_at", "issued_session"])
+            audit_record(
+                kind=AuditEvent.Kind.LOGIN_SUCCEEDED,
+                user=code.user,
+                sid=session.sid,
+                ip=ip,
+                detail=f"client={code.client.client_id} via={browser_session.sid}",
+            )
+    if refusal is not None:
+        raise refusal
+    return TokenPair(access, str(refresh), session, int(settings.ACCESS_TOKEN_LIFETIME.total_seconds()))
+
+
+def code_replay_revoke(*, code: AuthorizationCode, ip: str | None = None) -> None:
+    """A spent authorization code presented again: whoever holds it is not (only) its client, so the session
+    its exchange made is revoked, with the tokens issued from it."""
+    issued = SSOSession.objects.select_related("user").filter(pk=code.issued_session_id).first()
+    if issued is not None:
+        session_revoke(session=issued, reason=SSOSession.RevokedReason.CODE_REPLAY, ip=ip)
+    audit_record(
+        kind=AuditEvent.Kind.CODE_REPLAYED,
+        user=code.user,
+        sid=issued.sid if issued else "",
+        ip=ip,
+        detail=f"client={code.client.client_id}",
+    )
+
+
 def _read_refresh(raw_refresh: str) -> SSORefreshToken:
     try:
         return SSORefreshToken(raw_refresh)
@@ -131,6 +219,11 @@ def _read_refresh(raw_refresh: str) -> SSORefreshToken:
 _REFRESH_READS = (
     "sid",
     "audience",
+    "scope",
+    "auth_time",
+    "amr",
+    "created_at",
+    "client__client_id",
     "refresh_jti",
     "revoked_at",
     "token_audiences",
@@ -140,6 +233,9 @@ _REFRESH_READS = (
     "user__is_active",
     "user__is_staff",
     "user__is_superuser",
+    "user__first_name",
+    "user__last_name",
+    "user__email",
 )
 
 
@@ -157,7 +253,7 @@ def session_refresh(*, raw_refresh: str, ip: str | None = None) -> TokenPair:
         try:
             session = (
                 SSOSession.objects.select_for_update(of=("self",))
-                .select_related("user")
+                .select_related("user", "client")
                 .only(*_REFRESH_READS)
                 .get(sid=presented["sid"])
             )
@@ -205,7 +301,9 @@ def session_grants_invalidate(*, user: AbstractBaseUser | None = None) -> int:
 
 def session_revoke(*, session: SSOSession, reason: str, ip: str | None = None) -> bool:
     """End one session: its refresh token stops working now, its access tokens at every relying app
-    within their revocation refresh interval. Returns False when it had already ended."""
+    within their revocation refresh interval. A browser sign-on's client sessions end with it, and every
+    ended client session's client gets a back-channel logout notice (issuer.services.backchannel). Returns
+    False when it had already ended."""
     now = clock.now()
     with transaction.atomic():
         updated = SSOSession.objects.filter(pk=session.pk, revoked_at__isnull=True).update(
@@ -215,6 +313,13 @@ def session_revoke(*, session: SSOSession, reason: str, ip: str | None = None) -
             return False
         # The published list's record, which outlives the user (issuer.services.revocations).
         RevokedSession.objects.create(sid=session.sid, revoked_at=now)
+        # Its client's notice, committed with the revocation so that none is lost (delivered after commit).
+        backchannel_logout_enqueue(session=session)
+        # A browser sign-on's client sessions end with it: each its own sid on the list, its own notice.
+        for client_session in SSOSession.objects.filter(
+            browser_session=session, revoked_at__isnull=True
+        ).select_related("user"):
+            session_revoke(session=client_session, reason=SSOSession.RevokedReason.SIGNED_OUT, ip=ip)
     kind = AuditEvent.Kind.LOGOUT if reason == SSOSession.RevokedReason.LOGOUT else AuditEvent.Kind.SESSION_REVOKED
     audit_record(kind=kind, user=session.user, sid=session.sid, ip=ip, detail=f"reason={reason}")
     return True
@@ -222,7 +327,12 @@ def session_revoke(*, session: SSOSession, reason: str, ip: str | None = None) -
 
 def user_sessions_revoke(*, user: AbstractBaseUser, reason: str, ip: str | None = None) -> int:
     """Log a user out everywhere."""
-    sessions = SSOSession.objects.filter(user=user, revoked_at__isnull=True).select_related("user")
+    # Client sessions first, each with this reason; a browser sign-on then finds none of its own left to end.
+    sessions = (
+        SSOSession.objects.filter(user=user, revoked_at__isnull=True)
+        .select_related("user")
+        .order_by(F("browser_session").asc(nulls_last=True))
+    )
     return sum(session_revoke(session=session, reason=reason, ip=ip) for session in sessions)
 
 
