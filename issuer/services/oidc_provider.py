@@ -7,6 +7,7 @@ family per sign-on. Authlib parses and validates the protocol; the issuer's serv
 
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -47,7 +48,7 @@ from ..signing import keys
 from ..signing.oidc import ID_TOKEN_TYP, jwt_sign
 from ..signing.tokens import IssuerCookieToken, SSORefreshToken
 from . import oauth_clients, service_clients
-from .audit import audit_record
+from .audit import audit_record, log_safe
 from .errors import SignOnError
 from .sessions import TokenPair, client_session_start, code_replay_revoke, session_refresh, session_revoke
 
@@ -172,7 +173,7 @@ class IssuerAuthorizationServer(AuthorizationServer):
 
         return self._throttled(request, authenticate)
 
-    def _throttled(self, request: IssuerRequest, authenticate):
+    def _throttled(self, request: IssuerRequest, authenticate: Callable[[], Any]) -> Any:
         try:
             return oauth_clients.client_authenticate_throttled(ip=request.ip, authenticate=authenticate)
         except service_clients.ClientThrottled as e:
@@ -225,8 +226,7 @@ def _client_secret_basic(query_client, request: IssuerRequest) -> RelyingApp | S
 
 
 def _safe_id(request: IssuerRequest) -> str:
-    client_id = request.payload.client_id or ""
-    return client_id[:100].encode("unicode_escape").decode("ascii")
+    return log_safe((request.payload.client_id or "")[:100])
 
 
 def token_body(pair: TokenPair) -> dict[str, Any]:
