@@ -4,7 +4,7 @@ signs out here and at the issuer, backchannel-logout hears of sign-outs elsewher
 
 The cookies, all host-only and HttpOnly: the access token (path /, SameSite=Lax, as long as the token lives),
 the refresh token and the ID token (for id_token_hint) on path /sso/ only, and the sign-in in flight (state,
-nonce, PKCE verifier and where to go back to, signed, for FLOW_SECONDS). Secure whenever the request is."""
+nonce, PKCE verifier and where to go back to, signed, for FLOW_SECONDS). Secure whenever the request is, or the site's session cookie is."""
 
 import json
 import logging
@@ -13,6 +13,7 @@ from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.core import signing
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
@@ -56,10 +57,13 @@ def _callback_uri(request: HttpRequest) -> str:
     return request.build_absolute_uri(reverse("sso_callback"))
 
 
+def _secure(request: HttpRequest) -> bool:
+    # Behind a TLS-terminating proxy the request may look like HTTP: the site's session-cookie policy decides too.
+    return request.is_secure() or settings.SESSION_COOKIE_SECURE
+
+
 def _cookie(response: HttpResponse, request: HttpRequest, name: str, value: str, *, max_age: int, path: str) -> None:
-    response.set_cookie(
-        name, value, max_age=max_age, path=path, secure=request.is_secure(), httponly=True, samesite="Lax"
-    )
+    response.set_cookie(name, value, max_age=max_age, path=path, secure=_secure(request), httponly=True, samesite="Lax")
 
 
 def _keep_tokens(response: HttpResponse, request: HttpRequest, tokens: oidc.TokenSet) -> None:
@@ -105,7 +109,7 @@ def login(request: HttpRequest) -> HttpResponse:
         salt=FLOW_SALT,
         max_age=sso_settings()["FLOW_SECONDS"],
         path="/sso/",
-        secure=request.is_secure(),
+        secure=_secure(request),
         httponly=True,
         samesite="Lax",  # sent on the issuer's redirect back (a top-level GET), not on a cross-site POST
     )

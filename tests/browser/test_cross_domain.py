@@ -150,3 +150,24 @@ def test_sign_out_at_one_domain_signs_the_other_out(page, context, stack):
     while bearer_status(stack, "products", "/api/products/", products_access) != 401 and time.monotonic() < deadline:
         time.sleep(0.2)
     assert bearer_status(stack, "products", "/api/products/", products_access) == 401
+
+
+def test_an_expired_access_cookie_is_renewed_by_this_site_with_no_trip_through_the_browser(page, context, stack):
+    sign_in_at(page, stack, "orders", "/api/orders/")
+    orders = urlsplit(stack.url["orders"]).hostname
+    context.add_cookies([{"name": "sso_access", "value": "expired", "domain": orders, "path": "/"}])
+    to_issuer: list[str] = []
+    page.on("request", lambda request: to_issuer.append(request.url) if "example.test" in request.url else None)
+    page.goto(f"{stack.url['orders']}/api/orders/")
+    assert page.url == f"{stack.url['orders']}/api/orders/"
+    assert page.inner_text("#sso-username") == "bob"
+    assert to_issuer == [], "renewed server to server with the refresh cookie, not through the issuer's pages"
+
+    # The pages' renewal script posts to this site's /sso/refresh/ (same origin) and gets a new cookie.
+    before = cookie_values(context, stack.url["orders"])["sso_access"]
+    answer = page.evaluate(
+        "fetch('/sso/refresh/', {method: 'POST', credentials: 'include'}).then(r => r.json().then(b => [r.status, b]))"
+    )
+    assert answer[0] == 200 and 0 < answer[1]["expires_in"] <= 300
+    assert cookie_values(context, stack.url["orders"])["sso_access"] != before
+    assert to_issuer == []
