@@ -17,6 +17,8 @@ from rest_framework.test import APIClient
 from sso_client.claims import BACKCHANNEL_LOGOUT_EVENT
 from tests import fake_http
 from tests.keys import ISSUER, jwks, kid_of, mint_token, private_key
+from tests.orders.test_browser_pages import csrf_token_of
+from tests.sso_client.test_kept_form import kept_config
 
 pytestmark = pytest.mark.django_db
 
@@ -237,6 +239,18 @@ def test_the_renewal_script_refreshes_with_a_same_origin_post_only(browser, issu
     issuer.refresh_tokens.clear()
     browser.cookies["sso_refresh"] = "spent"
     assert browser.post("/sso/refresh/", HTTP_ORIGIN="http://testserver").status_code == 401
+
+
+def test_a_form_posted_after_the_cookie_expired_is_kept_and_renewed_through_this_site(issuer):
+    browser = APIClient(HTTP_ACCEPT=HTML, enforce_csrf_checks=True)
+    sign_in(browser, issuer)
+    token = csrf_token_of(browser.get("/api/orders/").content.decode())
+    browser.cookies["sso_access"] = mint_token(sid=issuer.sid, iat=1_000_000, exp=1_000_300)
+    response = browser.post("/api/orders/", {"sku": "mug-blue", "quantity": "2", "csrfmiddlewaretoken": token})
+    assert response.status_code == 401
+    page = response.content.decode()
+    assert kept_config(page) == {"tokenUrl": "/sso/refresh/", "resubmit": True}
+    assert 'href="/sso/refresh/?next=%2Fapi%2Forders%2F"' in page
 
 
 # ---- the hostile cases --------------------------------------------------------------------------------
