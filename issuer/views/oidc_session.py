@@ -19,13 +19,14 @@ from ..services import browser
 from ..services.end_session import IssuerEndSession
 from ..services.oidc_provider import server
 from ..services.userinfo import userinfo_endpoint
+from . import discovery
 from .pages import delete_session_cookies
 
 logger = logging.getLogger(__name__)
 
 
 def discovery_fields(issuer_url: str) -> dict[str, Any]:
-    """What this module serves, for the discovery document (issuer.views.discovery.METADATA_EXTENSIONS)."""
+    """What this module serves, in the discovery document."""
     return {
         "userinfo_endpoint": f"{issuer_url}/oauth/userinfo/",
         "end_session_endpoint": f"{issuer_url}/oauth/logout/",
@@ -33,6 +34,10 @@ def discovery_fields(issuer_url: str) -> dict[str, Any]:
         "backchannel_logout_session_supported": True,
         "frontchannel_logout_supported": False,
     }
+
+
+# At import: issuer/urls.py imports this module, so the document names these endpoints wherever they are served.
+discovery.METADATA_EXTENSIONS.append(discovery_fields)
 
 
 def _confirm(request: HttpRequest, *, status: int = 200) -> HttpResponse:

@@ -6,7 +6,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-import pytest
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.test import Client
@@ -59,8 +58,3 @@ def client_sign_on(*, browser: SSOSession, app: RelyingApp, scope: str = "openid
     pair = client_session_start(code=code)
     id_token = id_token_sign(session=pair.session, client_id=app.client_id, access_token=pair.access)
     return ClientSignOn(pair.session, pair.access, id_token)
-
-
-@pytest.fixture(autouse=True)
-def _plain_http_allowed(monkeypatch):
-    monkeypatch.setenv("AUTHLIB_INSECURE_TRANSPORT", "1")

@@ -7,17 +7,18 @@ from urllib.parse import parse_qs, urlsplit
 
 import jwt
 import pytest
-from authlib.oidc.rpinitiated import OpenIDProviderMetadata
+from authlib.oidc.discovery import OpenIDProviderMetadata as DiscoveryMetadata
+from authlib.oidc.rpinitiated import OpenIDProviderMetadata as RPInitiatedMetadata
 from django.conf import settings
 from django.test import Client
 
 from issuer import clock
 from issuer.models import BackchannelLogout, SSOSession
 from issuer.services.oidc_provider import id_token_sign
-from issuer.views.oidc_session import discovery_fields
+from issuer.views import discovery
 
 from .receiver import Receiver, join_delivery_threads, verified_logout_token
-from .signed_on import _plain_http_allowed, browser_sign_on, client_sign_on, oidc_client  # noqa: F401
+from .signed_on import browser_sign_on, client_sign_on, oidc_client
 
 SHOP = "https://shop.example.net"
 BLOG = "https://blog.other.test"
@@ -139,14 +140,20 @@ def test_cookies_of_another_live_sign_on_in_this_browser_stay(client, world, use
     assert not response.cookies.get(ACCESS_COOKIE) and not response.cookies.get(REFRESH_COOKIE)
 
 
-def test_the_discovery_fields_name_what_is_served(client):
-    fields = discovery_fields("https://sso.example.com")
-    OpenIDProviderMetadata(fields).validate_end_session_endpoint()
-    assert fields["backchannel_logout_supported"] and fields["backchannel_logout_session_supported"]
+def test_the_discovery_document_names_what_is_served(client, settings):
+    body = client.get("/.well-known/openid-configuration").json()
+    base = settings.SSO_ISSUER_URL
+    assert body["end_session_endpoint"] == f"{base}/oauth/logout/"
+    assert body["userinfo_endpoint"] == f"{base}/oauth/userinfo/"
+    assert body["backchannel_logout_supported"] is True and body["backchannel_logout_session_supported"] is True
+    assert body["frontchannel_logout_supported"] is False
     for name in ("end_session_endpoint", "userinfo_endpoint"):
-        path = fields[name].removeprefix("https://sso.example.com")
-        # Served here: not a 404 (a bare request is a confirmation page or a Bearer challenge).
-        assert client.get(path).status_code in (200, 401)
+        # Served here: a bare request is the confirmation page or a Bearer challenge, not a 404.
+        assert client.get(body[name].removeprefix(base)).status_code in (200, 401)
+    settings.SSO_ISSUER_URL = "https://sso.example.com"  # the specifications require https
+    metadata = discovery.provider_metadata()
+    DiscoveryMetadata(metadata).validate()
+    RPInitiatedMetadata(metadata).validate_end_session_endpoint()
 
 
 @pytest.mark.django_db(transaction=True)

@@ -12,7 +12,7 @@ from issuer.models import SSOSession
 from issuer.signing import keys
 from tests import forge
 
-from .signed_on import _plain_http_allowed, browser_sign_on, client_sign_on, oidc_client  # noqa: F401
+from .signed_on import browser_sign_on, client_sign_on, oidc_client
 
 SHOP = "https://shop.example.net"
 BLOG = "https://blog.other.test"
@@ -189,7 +189,7 @@ def test_other_tokens_of_the_same_session_are_not_hints(client, world, which):
         {"client_id": "\x00", "state": "\x00"},
     ],
 )
-def test_garbage_is_a_4xx_never_a_5xx(client, world, params):
+def test_garbage_is_refused_or_asked_about_never_a_5xx_nor_a_redirect(client, world, params):
     for method in (client.get, client.post):
         response = method("/oauth/logout/", params)
         assert 200 <= response.status_code < 500

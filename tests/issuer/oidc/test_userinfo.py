@@ -11,7 +11,7 @@ from issuer.services.sessions import session_revoke
 from issuer.signing.oidc import ACCESS_TOKEN_TYP, jwt_sign
 from tests import forge
 
-from .signed_on import _plain_http_allowed, browser_sign_on, client_sign_on, oidc_client  # noqa: F401
+from .signed_on import browser_sign_on, client_sign_on, oidc_client
 
 SHOP = "https://shop.example.net"
 
