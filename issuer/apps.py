@@ -10,7 +10,3 @@ class IssuerConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks, signals  # noqa: F401  (registers system checks and receivers)
-        from .views import discovery, oidc_session
-
-        # Merge glue (oidc-core + oidc-logout): RP-initiated logout, UserInfo and back-channel logout in discovery.
-        discovery.METADATA_EXTENSIONS.append(oidc_session.discovery_fields)
