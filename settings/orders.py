@@ -18,7 +18,7 @@ ROOT_URLCONF = "apps.orders.urls"
 DATABASES = site_databases("orders")
 CACHES = site_caches("orders")
 INSTALLED_APPS = [*INSTALLED_APPS, "apps.orders"]
-SSO_CLIENT = {**SSO_CLIENT, "AUDIENCE": "orders"}
+SSO_CLIENT = {**SSO_CLIENT, "AUDIENCE": "orders", "CLIENT_ID": SSO_CLIENT["CLIENT_ID"] or "orders"}
 # This site's own CSRF cookie, and only its own origin trusted for unsafe requests (see settings/issuer.py).
 CSRF_COOKIE_NAME = "orders_csrftoken"
 CSRF_TRUSTED_ORIGINS = [ORDERS_URL]

@@ -3,7 +3,17 @@
 from urllib.parse import urlsplit
 
 from .base import *  # noqa: F403
-from .base import EXTRA_RELYING_ORIGINS, INSTALLED_APPS, ORDERS_URL, PRODUCTS_URL, REST_FRAMEWORK, SSO_ISSUER_URL, env
+from .base import (
+    EXTRA_RELYING_ORIGINS,
+    HTTPS,
+    INSTALLED_APPS,
+    ORDERS_URL,
+    PRODUCTS_URL,
+    REST_FRAMEWORK,
+    SSO_ISSUER_URL,
+    env,
+    env_required,
+)
 
 INSTALLED_APPS = [*INSTALLED_APPS, "sso_client"]
 
@@ -32,6 +42,15 @@ SSO_CLIENT = {
     "JWKS_MIN_REFETCH_SECONDS": env.float("SSO_JWKS_MIN_REFETCH_SECONDS", default=10.0),
     "JWKS_MAX_AGE_SECONDS": env.int("SSO_JWKS_MAX_AGE_SECONDS", default=300),
     "HTTP_TIMEOUT_SECONDS": env.float("SSO_HTTP_TIMEOUT_SECONDS", default=3.0),
+    # "cookie" (the shared parent-domain cookie) or "oidc" (any domain: this site is an OpenID Connect client
+    # of the issuer). Each site's module sets CLIENT_ID to its audience unless SSO_CLIENT_ID names another.
+    "MODE": env.str("SSO_CLIENT_MODE", default="") or "cookie",
+    "CLIENT_ID": env.str("SSO_CLIENT_ID", default="") or None,
+    # Dev: the secret seed_demo gives the demo clients (DEMO_CLIENT_SECRET at the issuer). No default in production.
+    "CLIENT_SECRET": env_required("SSO_CLIENT_SECRET")
+    if HTTPS and env.str("SSO_CLIENT_MODE", default="") == "oidc"
+    else env.str("SSO_CLIENT_SECRET", default="") or "demo-client-secret",
+    "ACCESS_TOKEN_SECONDS": env.int("SSO_ACCESS_TOKEN_SECONDS", default=300),
     # The relying apps every relying page links to (those the person's token names in `aud`); a further
     # origin (SSO_EXTRA_RELYING_ORIGINS) is named by its host and always listed.
     "APPS": [

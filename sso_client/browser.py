@@ -1,5 +1,6 @@
 """Browsers at a relying app: a page request without a valid access cookie is sent to the issuer, which
-renews the cookie from its refresh cookie (or shows its login page) and sends the browser back. A form
+renews the cookie from its refresh cookie (or shows its login page) and sends the browser back (in
+any-domain mode: to this site's /sso/refresh/, then its /sso/login/ if that fails, sso_client.oidc_views). A form
 posted from this site's own page after the cookie expired is kept: the answer is a page holding the filled
 form, whose script renews the cookie at the issuer and sends the form again. API requests keep DRF's
 answer: 401 with `WWW-Authenticate: Bearer`."""
@@ -10,13 +11,14 @@ from urllib.parse import urlencode
 
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse
 from rest_framework import exceptions
 from rest_framework.request import Request
 
 from webguard.errors import api_exception_handler
 
 from .authentication import SSOAuthentication
-from .conf import sso_settings
+from .conf import oidc_mode, sso_settings
 
 logger = logging.getLogger(__name__)
 
@@ -32,17 +34,26 @@ def _issuer_page(path: str, request: Request) -> str:
 
 
 def sign_in_url(request: Request) -> str:
-    """The issuer page that signs this browser in (silently when it still has a session) and returns here."""
+    """Where this browser is signed in (silently when it still has a session) and sent back here: the issuer
+    page in cookie mode; in any-domain mode this site's refresh, which goes on to its login when it must."""
+    if oidc_mode():
+        return f"{reverse('sso_refresh')}?{urlencode({'next': request.get_full_path()})}"
     return _issuer_page(sso_settings()["SIGN_IN_PATH"], request)
 
 
 def sign_out_url(request: Request) -> str:
-    """The issuer's sign-out page, which ends the session at every app."""
+    """Where signing out ends the session at every app: the issuer's sign-out page, or in any-domain mode this
+    site's logout (a POST), which goes on to the issuer's."""
+    if oidc_mode():
+        return reverse("sso_logout")
     return _issuer_page(sso_settings()["SIGN_OUT_PATH"], request)
 
 
 def token_url() -> str:
-    """The issuer's credentialed endpoint that renews the session from its refresh cookie (issuer/web.py)."""
+    """Where the pages' script renews the access cookie: the issuer's credentialed endpoint, which renews the
+    session from its refresh cookie, or in any-domain mode this site's own refresh (same origin)."""
+    if oidc_mode():
+        return reverse("sso_refresh")
     return sso_settings()["ISSUER"].rstrip("/") + "/session/token/"
 
 

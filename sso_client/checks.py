@@ -42,7 +42,37 @@ def check_sso_client(app_configs, **kwargs) -> list[Error]:
         )
     if getattr(settings, "HTTPS", False) and not issuer.startswith("https://"):
         errors.append(Error("The issuer must be reached over HTTPS in production.", id="sso_client.E004"))
-    return errors
+    return errors + _mode_errors(conf)
+
+
+def _mode_errors(conf) -> list[Error]:
+    """Any-domain mode signs browsers in as an OpenID Connect client: it needs that client's id and secret."""
+    if conf["MODE"] not in ("cookie", "oidc"):
+        return [
+            Error(
+                f"SSO_CLIENT['MODE'] is {conf['MODE']!r}.",
+                hint="Use 'cookie' (subdomains, the shared cookie) or 'oidc' (any domain); env SSO_CLIENT_MODE.",
+                id="sso_client.E005",
+            )
+        ]
+    needed = {
+        "CLIENT_ID": ("sso_client.E006", "signs in as a client of the issuer", "SSO_CLIENT_ID", "client_id"),
+        "CLIENT_SECRET": (
+            "sso_client.E007",
+            "authenticates to the token endpoint",
+            "SSO_CLIENT_SECRET",
+            "client_secret",
+        ),
+    }
+    return [
+        Error(
+            f"SSO_CLIENT[{key!r}] is not set, and oidc mode {why}.",
+            hint=f"Set {variable} to the {printed} that `manage.py create_client` printed at the issuer.",
+            id=error_id,
+        )
+        for key, (error_id, why, variable, printed) in needed.items()
+        if conf["MODE"] == "oidc" and not conf[key]
+    ]
 
 
 @register(Tags.security)

@@ -37,6 +37,22 @@ DEFAULTS: dict[str, Any] = {
     "SIGN_OUT_PATH": "/logout/",
     # The relying apps a relying page links to: [{"audience", "name", "url"}] (sso_client.pages).
     "APPS": [],
+    # "cookie": the issuer's access cookie, shared under a parent domain (SSO_COOKIE_DOMAIN). "oidc": any
+    # domain; this site signs the browser in through the issuer's authorization code flow with PKCE and keeps
+    # its own host-only cookies (sso_client.oidc, sso_client.oidc_views).
+    "MODE": "cookie",
+    "CLIENT_ID": None,
+    "CLIENT_SECRET": None,
+    "SCOPES": "openid profile email offline_access",
+    # The longest an access token of the issuer lives: how long a session ended by back-channel logout is
+    # remembered, so every token of it is refused until the last one has expired anyway.
+    "ACCESS_TOKEN_SECONDS": 300,
+    # oidc mode: the refresh cookie (and the ID token kept for logout) on path /sso/, and the sign-in in flight.
+    "REFRESH_COOKIE_NAME": "sso_refresh",
+    "ID_TOKEN_COOKIE_NAME": "sso_id_token",
+    "REFRESH_COOKIE_SECONDS": 14 * 24 * 3600,
+    "FLOW_COOKIE_NAME": "sso_flow",
+    "FLOW_SECONDS": 600,
 }
 
 _merged: Mapping[str, Any] | None = None
@@ -56,6 +72,11 @@ def _forget_merged_settings(*, setting: str, **kwargs: Any) -> None:
     global _merged
     if setting == "SSO_CLIENT":
         _merged = None
+
+
+def oidc_mode() -> bool:
+    """Whether this site signs browsers in through OpenID Connect (any domain) rather than the shared cookie."""
+    return sso_settings()["MODE"] == "oidc"
 
 
 def issuer_fetch_base() -> str:

@@ -19,7 +19,14 @@ CHUNK_BYTES = 16384
 
 
 class FetchError(Exception):
-    """The issuer could not be reached, or answered with something other than a small JSON object."""
+    """The issuer could not be reached, or answered with something other than a small JSON object. `status` is
+    the HTTP status of an answer that was not 200 (None when there was no answer); `body` its JSON object, if any
+    (an OAuth error: {"error": ...})."""
+
+    def __init__(self, message: str, *, status: int | None = None, body: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = body
 
 
 def _origin(url: str) -> tuple[str, str | None, int | None]:
@@ -47,15 +54,21 @@ def issuer_url(public_url: Any) -> str:
 def fetch_json(url: str, *, max_bytes: int | None = None) -> dict[str, Any]:
     """GET a JSON object from the issuer, or raise FetchError. Never follows a redirect: a 3xx is an error.
     At most `max_bytes` of body (HTTP_MAX_BYTES by default)."""
-    return _issuer_json("GET", url, body=None, max_bytes=max_bytes)
+    return _issuer_json("GET", url, max_bytes=max_bytes)
 
 
 def post_json(url: str, *, body: dict[str, Any]) -> dict[str, Any]:
     """POST a JSON object to the issuer and read its JSON answer, with the same hygiene as fetch_json."""
-    return _issuer_json("POST", url, body=body, max_bytes=None)
+    return _issuer_json("POST", url, json=body)
 
 
-def _issuer_json(method: str, url: str, *, body: dict[str, Any] | None, max_bytes: int | None) -> dict[str, Any]:
+def post_form(url: str, *, data: dict[str, str], auth: tuple[str, str]) -> dict[str, Any]:
+    """POST a form (RFC 6749's token endpoint) with HTTP Basic client credentials, same hygiene as fetch_json.
+    An error answer's JSON object (`{"error": ...}`) is kept on the FetchError."""
+    return _issuer_json("POST", url, data=data, auth=auth)
+
+
+def _issuer_json(method: str, url: str, *, max_bytes: int | None = None, **send: Any) -> dict[str, Any]:
     conf = sso_settings()
     if urlsplit(url).scheme not in ("http", "https") or not _same_origin(url, issuer_fetch_base()):
         raise FetchError("refusing to fetch outside the configured issuer")
@@ -67,14 +80,12 @@ def _issuer_json(method: str, url: str, *, body: dict[str, Any] | None, max_byte
         with requests.request(
             method,
             url,
-            json=body,
+            **send,
             timeout=(timeout, timeout),
             allow_redirects=False,
             stream=True,
             headers={"Accept": "application/json"},
         ) as response:
-            if response.status_code != 200:
-                raise FetchError(f"HTTP {response.status_code}")
             declared = response.headers.get("Content-Length", "")
             if declared.isdigit() and int(declared) > limit:
                 raise FetchError("response too large")
@@ -86,12 +97,15 @@ def _issuer_json(method: str, url: str, *, body: dict[str, Any] | None, max_byte
                     raise FetchError("response too large")
                 if clock.monotonic() > deadline:
                     raise FetchError("response too slow")
+            status = response.status_code
     except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as e:
         raise FetchError(type(e).__name__) from e
     try:
         data = json.loads(received)
-    except (ValueError, RecursionError) as e:  # RecursionError: hostile nesting
-        raise FetchError("response is not JSON") from e
+    except (ValueError, RecursionError):  # RecursionError: hostile nesting
+        data = None
+    if status != 200:
+        raise FetchError(f"HTTP {status}", status=status, body=data if isinstance(data, dict) else None)
     if not isinstance(data, dict):
         raise FetchError("response is not a JSON object")
     return data

@@ -148,14 +148,20 @@ class JwksCopy:
         logger.info("sso_client event=jwks_fetched kids=%s", ",".join(sorted(keys)))
 
     def _jwks_uri(self) -> str:
-        discovery = cache.get(DISCOVERY_KEY)
-        if discovery is None:
-            discovery = http.fetch_json(issuer_fetch_base() + "/.well-known/openid-configuration")
-            if discovery.get("issuer") != sso_settings()["ISSUER"]:
-                raise FetchError("discovery document names another issuer")
-            issuer_url(discovery.get("jwks_uri"))  # refuse a document pointing elsewhere before keeping it
-            cache.set(DISCOVERY_KEY, discovery, timeout=3600)
-        return issuer_url(discovery.get("jwks_uri"))
+        return issuer_url(discovery_document().get("jwks_uri"))
+
+
+def discovery_document() -> dict[str, Any]:
+    """The issuer's discovery document, kept in the shared cache for an hour; FetchError when it cannot be had
+    or names another issuer or a JWKS elsewhere."""
+    discovery = cache.get(DISCOVERY_KEY)
+    if discovery is None:
+        discovery = http.fetch_json(issuer_fetch_base() + "/.well-known/openid-configuration")
+        if discovery.get("issuer") != sso_settings()["ISSUER"]:
+            raise FetchError("discovery document names another issuer")
+        issuer_url(discovery.get("jwks_uri"))  # refuse a document pointing elsewhere before keeping it
+        cache.set(DISCOVERY_KEY, discovery, timeout=3600)
+    return discovery
 
 
 def jwks_parse(jwks: dict[str, Any]) -> dict[str, jwt.PyJWK]:

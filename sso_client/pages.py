@@ -8,7 +8,7 @@ from django.conf import settings
 
 from . import clock
 from .browser import sign_in_url, sign_out_url, token_url
-from .conf import sso_settings
+from .conf import oidc_mode, sso_settings
 from .user import SSOUser
 
 # The script renews the cookie when this share of its lifetime is left (a minute of five).
@@ -59,5 +59,6 @@ def page_context(request: Any) -> dict[str, Any]:
         "sso_other_apps": other_apps(user),
         "sso_sign_in_url": sign_in_url(request),
         "sso_sign_out_url": sign_out_url(request),
+        "sso_sign_out_post": oidc_mode(),
         "sso_session": renewal_config(request) if user is not None else None,
     }

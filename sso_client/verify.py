@@ -9,7 +9,7 @@ import functools
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -18,7 +18,8 @@ import jwt
 
 from . import clock
 from .claims import ACCESS_REQUIRED_CLAIMS
-from .conf import sso_settings
+from .conf import oidc_mode, sso_settings
+from .ended_sessions import session_ended
 from .jws import MalformedToken, header_read, shape_checked_jwt
 from .state import UnknownKey, issuer_state
 
@@ -83,6 +84,10 @@ def _still_valid(token: VerifiedToken, leeway: int) -> None:
         raise TokenRejected("expired")
     if issuer_state.is_revoked(token.sid):
         raise TokenRejected("session revoked")
+    # A back-channel logout reached this site before the revocation list did (any-domain mode only: it is
+    # the only mode that receives them, and the lookup costs a cache read).
+    if oidc_mode() and session_ended(token.sid):
+        raise TokenRejected("session ended by back-channel logout")
     if not issuer_state.is_published(token.kid):
         raise TokenRejected("signing key no longer published")
 
@@ -96,14 +101,23 @@ def _unverified_header(segment: str) -> Mapping[str, Any]:
     return MappingProxyType(header_read(segment))
 
 
-def signed_claims_verify(raw: str, *, required: tuple[str, ...]) -> tuple[dict[str, Any], str]:
+def signed_claims_verify(
+    raw: str,
+    *,
+    required: tuple[str, ...],
+    audience: str | None = None,
+    algorithms: Sequence[str] | None = None,
+    typ: str | None = None,
+) -> tuple[dict[str, Any], str]:
     """What every token this app accepts passes first, whatever it is for: an allowed algorithm, a `kid`
     naming a published key, a good signature, exact `iss`, this app in `aud`, the `required` claims, current
     time claims, and the shapes of sso_client.jws (duplicate members, odd claim types, hostile nesting).
-    Returns the claims and the kid, or raises TokenRejected. The access-token policy (token_verify) and the
-    service-token policy (sso_client.service) both start here."""
+    Returns the claims and the kid, or raises TokenRejected. The access-token policy (token_verify), the
+    service-token policy (sso_client.service) and OpenID Connect's ID and logout tokens (sso_client.oidc,
+    which name their own `audience`, the client id, and header `typ`) all start here."""
     conf = sso_settings()
     leeway = conf["LEEWAY_SECONDS"]
+    algorithms = list(algorithms or conf["ALGORITHMS"])
     if raw.count(".") != 2:
         raise TokenRejected("malformed")
     try:
@@ -111,8 +125,10 @@ def signed_claims_verify(raw: str, *, required: tuple[str, ...]) -> tuple[dict[s
     except (MalformedToken, jwt.InvalidTokenError) as e:
         raise TokenRejected("malformed") from e
     kid = header.get("kid")
-    if header.get("alg") not in conf["ALGORITHMS"]:
+    if header.get("alg") not in algorithms:
         raise TokenRejected("algorithm not allowed")
+    if typ is not None and header.get("typ") != typ:
+        raise TokenRejected("wrong token type")
     if not isinstance(kid, str) or not 0 < len(kid) <= 128:
         raise TokenRejected("missing or malformed kid")
     if header.get("crit") is not None:
@@ -127,8 +143,8 @@ def signed_claims_verify(raw: str, *, required: tuple[str, ...]) -> tuple[dict[s
         claims = shape_checked_jwt.decode(
             raw,
             key.key,
-            algorithms=conf["ALGORITHMS"],
-            audience=conf["AUDIENCE"],
+            algorithms=algorithms,
+            audience=audience or conf["AUDIENCE"],
             issuer=conf["ISSUER"],
             leeway=leeway,
             options={"require": required, "strict_aud": False},

@@ -5,6 +5,7 @@ import io
 import json
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qsl
 
 import requests
 import urllib3
@@ -16,6 +17,15 @@ Handler = Callable[[requests.PreparedRequest], Reply]
 def reply(status: int, body: Any) -> Reply:
     """An answer: `body` as JSON, or as it is when it is bytes (for answers that are not JSON)."""
     return status, body
+
+
+def _body_of(request: requests.PreparedRequest) -> Any:
+    """A JSON body as its value, a form body (RFC 6749's token requests) as a dict of its fields."""
+    if not request.body:
+        return None
+    if request.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
+        return dict(parse_qsl(request.body))
+    return json.loads(request.body)
 
 
 class FakeNetwork:
@@ -30,7 +40,7 @@ class FakeNetwork:
 
     def send(self, adapter: requests.adapters.HTTPAdapter, request: requests.PreparedRequest, **kwargs: Any):
         assert kwargs.get("timeout"), "every call needs a timeout"
-        body = json.loads(request.body) if request.body else None
+        body = _body_of(request)
         self.requests.append((request.url, body, dict(request.headers)))
         handler = next(handler for fragment, handler in self.routes if fragment in request.url)
         status, content = handler(request)

@@ -14,7 +14,8 @@ from tests.servers import Stack, running_stack
 HOSTS = {"issuer": "sso.example.test", "orders": "orders.example.test", "products": "products.example.test"}
 COOKIE_DOMAIN = ".example.test"
 CHROMIUM_ARGS = [
-    "--host-resolver-rules=MAP *.example.test 127.0.0.1",
+    # The subdomain stacks' names, and the unrelated domains of the cross-domain stack (test_cross_domain.py).
+    "--host-resolver-rules=MAP *.example.test 127.0.0.1, MAP shop.example.net 127.0.0.1, MAP blog.other.test 127.0.0.1",
     "--headless",
     "--no-sandbox",
     "--disable-gpu",

@@ -1,8 +1,10 @@
 // Keeps a relying page's sign-in alive, so a form being filled in is not lost when the access cookie expires.
 //
 // The access cookie is HttpOnly and lives as long as its token (5 minutes). Shortly before it expires, this
-// asks the issuer for a new one: a credentialed POST to /session/token/, which renews the session from the
-// issuer's own refresh cookie and sets a fresh access cookie (the token in the answer is not kept). If the
+// asks for a new one at the page's tokenUrl: in cookie mode a credentialed POST to the issuer's /session/token/,
+// which renews the session from the issuer's own refresh cookie and sets a fresh access cookie (the token in the
+// answer is not kept); in any-domain mode a same-origin POST to this site's /sso/refresh/, which renews from
+// this site's refresh cookie server to server. Both answer {"expires_in": seconds}. If the
 // moment passed unnoticed (a sleeping laptop, a throttled background tab), a form is held back until the
 // renewal is done. On the page a refused form lands on (sso_client/kept_form.html), it renews and sends the
 // form again.
