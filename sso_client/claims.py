@@ -13,3 +13,5 @@ ID_TOKEN_REQUIRED_CLAIMS = ("iss", "sub", "aud", "exp", "iat", "auth_time", "sid
 LOGOUT_TOKEN_TYP = "logout+jwt"
 LOGOUT_TOKEN_REQUIRED_CLAIMS = ("iss", "aud", "iat", "exp", "jti", "events", "sid")
 BACKCHANNEL_LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
+# An access token from the token endpoint has the RFC 9068 profile: this `typ`, and `client_id` and `scope`.
+ACCESS_TOKEN_TYP = "at+jwt"

@@ -8,15 +8,29 @@ from typing import Any
 import jwt
 from django.conf import settings
 
+from sso_client.claims import (
+    ACCESS_TOKEN_TYP,
+    BACKCHANNEL_LOGOUT_EVENT,
+    ID_TOKEN_REQUIRED_CLAIMS,
+    ID_TOKEN_TYP,
+    LOGOUT_TOKEN_REQUIRED_CLAIMS,
+    LOGOUT_TOKEN_TYP,
+)
+
 from . import keys
 
-ID_TOKEN_TYP = "JWT"
-LOGOUT_TOKEN_TYP = "logout+jwt"  # OpenID Connect Back-Channel Logout 1.0, section 2.4
-ACCESS_TOKEN_TYP = "at+jwt"  # RFC 9068, section 2.1
-
-ID_TOKEN_REQUIRED_CLAIMS = ("iss", "sub", "aud", "exp", "iat", "auth_time", "sid")
-LOGOUT_TOKEN_REQUIRED_CLAIMS = ("iss", "sub", "aud", "iat", "exp", "jti", "events", "sid")
-BACKCHANNEL_LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
+# The kinds' `typ` headers, required claims and the back-channel event are the token contract, defined beside
+# the access token's in sso_client.claims (the relying party checks what the issuer mints).
+__all__ = [
+    "ACCESS_TOKEN_TYP",
+    "BACKCHANNEL_LOGOUT_EVENT",
+    "ID_TOKEN_REQUIRED_CLAIMS",
+    "ID_TOKEN_TYP",
+    "LOGOUT_TOKEN_REQUIRED_CLAIMS",
+    "LOGOUT_TOKEN_TYP",
+    "jwt_sign",
+    "published_key_for",
+]
 
 
 def jwt_sign(claims: dict[str, Any], *, typ: str) -> str:
