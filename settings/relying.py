@@ -3,7 +3,16 @@
 from urllib.parse import urlsplit
 
 from .base import *  # noqa: F403
-from .base import EXTRA_RELYING_ORIGINS, INSTALLED_APPS, ORDERS_URL, PRODUCTS_URL, REST_FRAMEWORK, SSO_ISSUER_URL, env
+from .base import (
+    EXTRA_RELYING_ORIGINS,
+    INSTALLED_APPS,
+    ORDERS_URL,
+    PRODUCTS_URL,
+    REST_FRAMEWORK,
+    SSO_ISSUER_URL,
+    SSO_READINESS_CHECKS,
+    env,
+)
 
 INSTALLED_APPS = [*INSTALLED_APPS, "sso_client"]
 
@@ -40,3 +49,9 @@ SSO_CLIENT = {
         *({"audience": "", "name": urlsplit(origin).hostname, "url": origin} for origin in EXTRA_RELYING_ORIGINS),
     ],
 }
+
+# /readyz also needs the issuer's keys and a revocation list at most this old (sso_client.readiness); /metrics
+# adds the ages of both copies and the verified cache's size at each scrape (sso_client.metrics).
+SSO_READY_MAX_REVOCATION_AGE_SECONDS = env.int("SSO_READY_MAX_REVOCATION_AGE_SECONDS", default=30)
+SSO_READINESS_CHECKS = [*SSO_READINESS_CHECKS, "sso_client.readiness.issuer_state_ready"]
+SSO_METRICS_COLLECTORS = ["sso_client.metrics.IssuerStateCollector"]

@@ -16,7 +16,7 @@ from typing import Any
 
 import jwt
 
-from . import clock
+from . import clock, metrics
 from .claims import ACCESS_REQUIRED_CLAIMS
 from .conf import sso_settings
 from .jws import MalformedToken, header_read, shape_checked_jwt
@@ -162,6 +162,7 @@ def token_verify(raw: str) -> VerifiedToken:
     if cached is not None:
         issuer_state.ensure_started()
         _still_valid(cached, leeway)
+        metrics.TOKENS_VERIFIED.labels(path="cached").inc()
         return cached
     claims, kid = signed_claims_verify(raw, required=ACCESS_REQUIRED_CLAIMS)
     # Claim types (sub and sid strings, roles a list of strings) were settled by claims_shape_check.
@@ -170,4 +171,5 @@ def token_verify(raw: str) -> VerifiedToken:
     token = VerifiedToken(raw=raw, claims=claims, kid=kid)
     _still_valid(token, leeway)
     verified_cache.put(raw, token, conf["VERIFIED_CACHE_SIZE"])
+    metrics.TOKENS_VERIFIED.labels(path="cold").inc()
     return token
