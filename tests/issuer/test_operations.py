@@ -6,6 +6,7 @@ lines carry the request id, as JSON under SSO_LOG_FORMAT=json."""
 import io
 import json
 import logging
+import re
 import subprocess
 
 import pytest
@@ -304,3 +305,28 @@ def test_sso_log_format_json_switches_the_site_logging(tmp_path):
     assert result.returncode == 0, result.stderr
     line = json.loads(result.stderr.strip().splitlines()[-1])
     assert (line["logger"], line["event"], line["kind"], line["request_id"]) == ("issuer.probe", "probe", "json", "-")
+
+
+# ---- the dashboard ------------------------------------------------------------------------------------
+
+
+def test_the_dashboard_charts_every_sso_metric_and_only_those(client, db):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    import sso_client.metrics
+
+    # The issuer's scrape, plus the relying apps' own metrics (their counters and scrape-time gauges).
+    families = list(text_string_to_metric_families(scrape(client)))
+    families += list(sso_client.metrics.IssuerStateCollector().collect())
+    served = set()
+    for family in families:
+        if family.name.startswith("sso_"):
+            served |= {family.name, f"{family.name}_total"} if family.type == "counter" else {family.name}
+    dashboard = json.loads((ROOT / "ops" / "grafana-dashboard.json").read_text())
+    expressions = " ".join(
+        target["expr"] for panel in dashboard["panels"] if panel["type"] != "row" for target in panel["targets"]
+    )
+    charted = set(re.findall(r"\bsso_[a-z_]+", expressions))
+    assert charted <= served, charted - served
+    families_charted = {name.removesuffix("_total") for name in charted}
+    assert {family.name for family in families if family.name.startswith("sso_")} <= families_charted
