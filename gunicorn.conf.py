@@ -49,7 +49,8 @@ class AccessLogger(glogging.Logger):
 
 
 logger_class = AccessLogger
-access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s"'
+# The request id (the response's X-Request-ID, webguard.request_id) ties a line to the site's own log lines.
+access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s" request_id=%({x-request-id}o)s'
 errorlog = "-"
 loglevel = env.str("GUNICORN_LOG_LEVEL", default="info")
 

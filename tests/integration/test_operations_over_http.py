@@ -31,6 +31,7 @@ def two_worker_issuer(tmp_path_factory):
     env = clean_environ(
         tmp, **{**PRODUCTION, **embedded, "DJANGO_STATIC_ROOT": str(tmp / "static"), "SSO_METRICS_TOKEN": METRICS_TOKEN}
     )
+    env["GUNICORN_ACCESS_LOG"] = str(tmp / "access.log")
     result = manage("issuer", env, "migrate", "--verbosity=0")
     assert result.returncode == 0, result.stderr
     port = free_port()
@@ -43,7 +44,7 @@ def two_worker_issuer(tmp_path_factory):
     )
     try:
         wait_for_port(port, process)
-        yield port
+        yield port, tmp / "access.log"
     finally:
         stop_process(process)
 
@@ -89,7 +90,7 @@ def get(port: int, path: str, **headers: str) -> requests.Response:
 
 @pytest.mark.storage_independent  # its own environment: an embedded database, whatever the run
 def test_a_scrape_sums_the_counts_of_every_worker(two_worker_issuer):
-    port = two_worker_issuer
+    port, _access_log = two_worker_issuer
     # Two held connections occupy both workers; a third waits until one of them is free. So whichever worker
     # took the first serves the first and the third (2 counts) and the other serves the second (1 count).
     first, second = HeldRequest(port), HeldRequest(port)
@@ -106,7 +107,7 @@ def test_a_scrape_sums_the_counts_of_every_worker(two_worker_issuer):
 
 @pytest.mark.storage_independent
 def test_production_metrics_are_a_404_without_the_token(two_worker_issuer):
-    port = two_worker_issuer
+    port, _access_log = two_worker_issuer
     assert get(port, "/metrics").status_code == 404  # loopback, over plain HTTP
     assert get(port, "/metrics", **{"X-Forwarded-Proto": "https"}).status_code == 404
     assert get(port, "/metrics", Authorization="Bearer " + "x" * len(METRICS_TOKEN)).status_code == 404
@@ -117,12 +118,23 @@ def test_production_metrics_are_a_404_without_the_token(two_worker_issuer):
 
 @pytest.mark.storage_independent
 def test_the_probes_answer_plain_http_with_the_public_host(two_worker_issuer):
-    port = two_worker_issuer
+    port, _access_log = two_worker_issuer
     health, ready = get(port, "/healthz"), get(port, "/readyz")
     assert (health.status_code, health.text) == (200, "ok\n")
     assert (ready.status_code, ready.text) == (200, "ok\n")  # no details for a caller without the token
     assert get(port, "/api/revocations/").status_code == 301  # everything else still goes to HTTPS
     assert get(port, "/healthz", Host="evil.example").status_code == 400  # ALLOWED_HOSTS holds for probes too
+
+
+@pytest.mark.storage_independent
+def test_the_access_log_line_carries_the_request_id(two_worker_issuer):
+    port, access_log = two_worker_issuer
+    assert get(port, "/healthz", **{"X-Request-ID": "probe-77"}).headers["X-Request-ID"] == "probe-77"
+    deadline = time.monotonic() + 10
+    while "request_id=probe-77" not in access_log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert '"GET /healthz HTTP/1.1" 200' in access_log.read_text()
+    assert "request_id=probe-77" in access_log.read_text()
 
 
 def log_lines(path: Path) -> list[dict]:

@@ -284,11 +284,20 @@ def test_every_log_line_of_a_request_carries_its_id_and_the_event_fields(api, us
 
 
 def test_a_line_outside_a_request_has_no_id(json_log):
-    logging.getLogger("issuer.test").warning("auth event=probe reason=session revoked via=cookie")
+    logging.getLogger("issuer.test").warning("auth event=probe reason=%s via=%s", "session revoked", "cookie")
     line = json.loads(json_log.getvalue().splitlines()[-1])
     assert line["request_id"] == "-"
-    assert line["reason"] == "session revoked"
-    assert line["via"] == "cookie"
+    assert (line["event"], line["reason"], line["via"]) == ("probe", "session revoked", "cookie")
+
+
+def test_a_username_cannot_forge_fields(api, users, json_log):
+    # The pairs come from the format string, so the text in one value never becomes a field of its own.
+    api.post("/api/token/", {"username": "mallory ip=192.0.2.66 event=login_succeeded", "password": "x"}, format="json")
+    failed = [json.loads(line) for line in json_log.getvalue().splitlines() if "login_failed" in line]
+    assert len(failed) == 1
+    assert failed[0]["event"] == "login_failed"
+    assert failed[0]["user"] == "mallory ip=192.0.2.66 event=login_succeeded"
+    assert failed[0]["ip"] == "127.0.0.1"
 
 
 @pytest.mark.storage_independent
