@@ -48,11 +48,11 @@ def _site_collectors() -> tuple:
 def scrape_registry() -> CollectorRegistry:
     """What a scrape reads: every worker's counters (multiprocess mode) or this process's, plus the site's
     scrape-time gauges."""
+    registry = CollectorRegistry()
+    # The library's own switch (set by gunicorn.conf.py, not a setting of this project), read as it reads it.
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        registry = CollectorRegistry()
         MultiProcessCollector(registry)
     else:
-        registry = CollectorRegistry(auto_describe=True)
         registry.register(_ProcessRegistry())
     for collector in _site_collectors():
         registry.register(collector)
