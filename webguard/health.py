@@ -46,6 +46,21 @@ def _checks() -> tuple[Callable[[], str | None], ...]:
     return tuple(import_string(path) for path in settings.SSO_READINESS_CHECKS)
 
 
+# What the last probe of this process found: a probe every second logs a change, not every failure.
+_last_problems: list[str] = []
+
+
+def _log_change(problems: list[str]) -> None:
+    global _last_problems
+    if problems == _last_problems:
+        return
+    _last_problems = problems
+    if problems:
+        logger.warning("operations event=not_ready problems=%s", ",".join(p.replace(" ", "_") for p in problems))
+    else:
+        logger.info("operations event=ready")
+
+
 def healthz(request: HttpRequest) -> HttpResponse:
     """The process answers: nothing else is looked at, so a restart is the only cure for a failure here."""
     return HttpResponse("ok\n", content_type="text/plain; charset=utf-8")
@@ -54,8 +69,7 @@ def healthz(request: HttpRequest) -> HttpResponse:
 def readyz(request: HttpRequest) -> HttpResponse:
     """200 when every readiness check passes, else 503; the failed checks for operators only."""
     problems = [problem for check in _checks() if (problem := check()) is not None]
-    if problems:
-        logger.warning("operations event=not_ready problems=%s", ",".join(p.replace(" ", "_") for p in problems))
+    _log_change(problems)
     status = 503 if problems else 200
     if operator_allowed(request):
         return JsonResponse({"ready": not problems, "problems": problems}, status=status)

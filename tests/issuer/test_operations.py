@@ -339,3 +339,14 @@ def test_the_dashboard_charts_every_sso_metric_and_only_those(client, db):
     assert charted <= served, charted - served
     families_charted = {name.removesuffix("_total") for name in charted}
     assert {family.name for family in families if family.name.startswith("sso_")} <= families_charted
+
+
+def test_a_failing_probe_logs_the_change_not_every_probe(client, database_down, caplog, monkeypatch):
+    from webguard import health
+
+    monkeypatch.setattr(health, "_last_problems", [])  # what an earlier test's probes left behind
+    with caplog.at_level(logging.INFO, logger="webguard.health"):
+        for _ in range(3):
+            assert client.get("/readyz", REMOTE_ADDR=PUBLIC).status_code == 503
+    events = [record.getMessage() for record in caplog.records if record.name == "webguard.health"]
+    assert events == ["operations event=not_ready problems=database_unavailable"]
