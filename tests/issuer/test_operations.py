@@ -350,3 +350,16 @@ def test_a_failing_probe_logs_the_change_not_every_probe(client, database_down, 
             assert client.get("/readyz", REMOTE_ADDR=PUBLIC).status_code == 503
     events = [record.getMessage() for record in caplog.records if record.name == "webguard.health"]
     assert events == ["operations event=not_ready problems=database_unavailable"]
+
+
+def test_a_service_token_counts_as_issued(client, api, apps):
+    from issuer.models import ServiceClient
+    from issuer.services.service_clients import service_client_secret_set
+
+    orders = ServiceClient.objects.create(name="Orders", client_id="orders", scopes="stock:reserve")
+    orders.audiences.set([apps["products"]])
+    service_client_secret_set(client=orders, raw_secret="s" * 40)
+    before = scrape(client)
+    body = {"client_id": "orders", "client_secret": "s" * 40, "audience": "products"}
+    assert api.post("/api/service-token/", body, format="json").status_code == 200
+    assert moved(before, scrape(client), "sso_issuer_tokens_issued_total", kind="service") == 1
