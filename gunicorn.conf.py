@@ -7,6 +7,8 @@ Values come from the environment (.env.example lists them); command-line options
 
 import multiprocessing
 import os
+import shutil
+import tempfile
 
 from gunicorn import glogging
 
@@ -47,7 +49,8 @@ class AccessLogger(glogging.Logger):
 
 
 logger_class = AccessLogger
-access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s"'
+# The request id (the response's X-Request-ID, webguard.request_id) ties a line to the site's own log lines.
+access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s" request_id=%({x-request-id}o)s'
 errorlog = "-"
 loglevel = env.str("GUNICORN_LOG_LEVEL", default="info")
 
@@ -55,6 +58,24 @@ loglevel = env.str("GUNICORN_LOG_LEVEL", default="info")
 # would share (and fight over); it is off unless a deployment names a socket of its own.
 control_socket = env.str("GUNICORN_CONTROL_SOCKET", default="") or "gunicorn.ctl"
 control_socket_disable = not env.str("GUNICORN_CONTROL_SOCKET", default="")
+
+# Metrics from every worker (webguard.metrics): prometheus-client's multiprocess mode, each worker counting
+# into its own file in this directory and a scrape summing them all. A directory of this run's own, made before
+# anything imports prometheus-client (it reads the variable once, at import): files left by an earlier run
+# would add that run's counts to this one's.
+metrics_dir = tempfile.mkdtemp(prefix="sso-metrics-")
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+
+
+def child_exit(server, worker) -> None:
+    """A worker is gone: its counts stay in the sum (counters never go back), its live gauges leave it."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid, metrics_dir)
+
+
+def on_exit(server) -> None:
+    shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 def on_starting(server) -> None:

@@ -1,15 +1,5 @@
-"""The caller's address as the issuer's views and throttles count it, proxies taken into account."""
+"""The caller's address as the issuer's views and throttles count it: webguard's rule, shared by every site."""
 
-from django.conf import settings
-from django.http import HttpRequest
+from webguard.addresses import client_ip
 
-
-def client_ip(request: HttpRequest) -> str | None:
-    """The caller's address. X-Forwarded-For is trusted only for the number of proxies the deployment
-    declares (SSO_TRUSTED_PROXY_COUNT), counted from the right, so a client cannot spoof its own address."""
-    proxies = settings.SSO_TRUSTED_PROXY_COUNT
-    if proxies > 0:
-        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
-        if len(forwarded) >= proxies:
-            return forwarded[-proxies]
-    return request.META.get("REMOTE_ADDR") or None
+__all__ = ["client_ip"]

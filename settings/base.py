@@ -3,7 +3,9 @@
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .env import BASE_DIR, env, env_required
+from django.core.exceptions import ImproperlyConfigured
+
+from .env import BASE_DIR, env, env_networks, env_required
 
 SITE_NAME = "base"  # each site module overrides this
 
@@ -45,6 +47,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "webguard.request_id.RequestIdMiddleware",  # first: every log line of the request carries its id
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "webguard.security.CorsMiddleware",
@@ -53,6 +56,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "webguard.security.SecurityHeadersMiddleware",
     "webguard.security.RequestSizeLimitMiddleware",
+    "webguard.operations.OperationsMiddleware",  # /healthz, /readyz, /metrics
 ]
 
 TEMPLATES = [
@@ -147,6 +151,8 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SECURE_SSL_REDIRECT = HTTPS and env.bool("DJANGO_SSL_REDIRECT", default=True)
+# Load balancers probe and Prometheus scrapes each process directly, over plain HTTP (webguard.operations).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=31536000) if HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 # The preload directive only takes effect once the domain is submitted to the browsers' preload list.
@@ -173,11 +179,30 @@ SSO_CONTENT_SECURITY_POLICY = "; ".join(
     ]
 )
 
+# How many reverse proxies in front of a site append to X-Forwarded-For (0: trust none of it): the client
+# address of the issuer's throttles and of /metrics' network rule (webguard.addresses).
+SSO_TRUSTED_PROXY_COUNT = env.int("SSO_TRUSTED_PROXY_COUNT", default=0)
+
+# Operations (webguard.operations). /metrics and /readyz's details: from these networks, or with this Bearer
+# token, or from loopback in dev; anyone else gets 404. What /readyz checks and /metrics adds at scrape, per site.
+SSO_METRICS_ALLOWED_NETWORKS = env_networks("SSO_METRICS_ALLOWED_NETWORKS")
+SSO_METRICS_TOKEN = env.str("SSO_METRICS_TOKEN", default="")
+SSO_READINESS_CHECKS = ["webguard.health.database_answers", "webguard.health.cache_answers"]
+SSO_METRICS_COLLECTORS: list[str] = []
+
+# Log lines as text ("plain") or one JSON object a line ("json", webguard.logs); either way with the request id.
+SSO_LOG_FORMAT = env.str("SSO_LOG_FORMAT", default="plain")
+if SSO_LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured("SSO_LOG_FORMAT is plain or json (see .env.example).")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "webguard.request_id.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s request_id=%(request_id)s"},
+        "json": {"()": "webguard.logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": SSO_LOG_FORMAT, "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.request": {"level": "ERROR"}, "django.server": {"level": "WARNING"}},
 }

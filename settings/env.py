@@ -1,5 +1,6 @@
 """The one place the environment is read: every setting that varies by deployment comes through `env`."""
 
+import ipaddress
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -39,3 +40,11 @@ def env_required(name: str) -> str:
     if not value:
         raise ImproperlyConfigured(f"Set the {name} environment variable (see .env.example).")
     return value
+
+
+def env_networks(name: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """A comma-separated list of CIDR networks; fail fast at start-up on one that does not parse."""
+    try:
+        return [ipaddress.ip_network(value.strip(), strict=False) for value in env.list(name, default=[])]
+    except ValueError as e:
+        raise ImproperlyConfigured(f"{name}: {e} (see .env.example).") from e

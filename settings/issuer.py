@@ -130,8 +130,6 @@ SSO_BROWSER = {
 # Script clients: the token API and the cookie-renewal endpoint answer the configured origins (CORS_ALLOWED_ORIGINS).
 CORS_URLS_REGEX = r"^/(api/.*|session/token/)$"
 DATA_DIR.mkdir(parents=True, exist_ok=True)
-# How many reverse proxies in front of the issuer append to X-Forwarded-For (0: trust none of it).
-SSO_TRUSTED_PROXY_COUNT = env.int("SSO_TRUSTED_PROXY_COUNT", default=0)
 # Failed sign-ons allowed per username and per client address in each window (issuer.services.throttles), in the cache.
 SSO_LOGIN_THROTTLE = {
     "FAILURES_PER_USERNAME": env.int("SSO_LOGIN_FAILURES_PER_USERNAME", default=5),
@@ -173,6 +171,8 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 # its token: masked there (webguard.log_masking), as gunicorn's access log masks it.
 LOGGING = {
     **LOGGING,
-    "filters": {"reset_tokens": {"()": "webguard.log_masking.ResetTokenFilter"}},
+    "filters": {**LOGGING["filters"], "reset_tokens": {"()": "webguard.log_masking.ResetTokenFilter"}},
     "loggers": {name: {**config, "filters": ["reset_tokens"]} for name, config in LOGGING["loggers"].items()},
 }
+# /metrics adds the signing keys by state at each scrape (webguard.metrics).
+SSO_METRICS_COLLECTORS = ["issuer.metrics.SigningKeysCollector"]

@@ -11,6 +11,7 @@ from .base import (
     PRODUCTS_URL,
     REST_FRAMEWORK,
     SSO_ISSUER_URL,
+    SSO_READINESS_CHECKS,
     env,
     env_required,
 )
@@ -59,3 +60,9 @@ SSO_CLIENT = {
         *({"audience": "", "name": urlsplit(origin).hostname, "url": origin} for origin in EXTRA_RELYING_ORIGINS),
     ],
 }
+
+# /readyz also needs the issuer's keys and a revocation list at most this old (sso_client.readiness); /metrics
+# adds the ages of both copies and the verified cache's size at each scrape (sso_client.metrics).
+SSO_READY_MAX_REVOCATION_AGE_SECONDS = env.int("SSO_READY_MAX_REVOCATION_AGE_SECONDS", default=30)
+SSO_READINESS_CHECKS = [*SSO_READINESS_CHECKS, "sso_client.readiness.issuer_state_ready"]
+SSO_METRICS_COLLECTORS = ["sso_client.metrics.IssuerStateCollector"]

@@ -8,6 +8,7 @@ from django.middleware.csrf import CsrfViewMiddleware
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
+from . import metrics
 from .bearer import MalformedBearerHeader, bearer_token, has_authorization_header
 from .conf import sso_settings
 from .service import ServiceCaller, VerifiedServiceToken, service_caller_from, service_token_verify
@@ -48,6 +49,7 @@ class SSOAuthentication(authentication.BaseAuthentication):
         try:
             token = token_verify(raw)
         except TokenRejected as e:
+            metrics.token_rejected(e.reason)
             logger.info("auth event=token_rejected reason=%s via=%s", e.reason, "cookie" if via_cookie else "bearer")
             raise exceptions.AuthenticationFailed(NOT_VALID, code="token_not_valid") from e
         if via_cookie:
@@ -79,6 +81,7 @@ class ServiceTokenAuthentication(authentication.BaseAuthentication):
         try:
             token = service_token_verify(raw)
         except TokenRejected as e:
+            metrics.token_rejected(e.reason)
             logger.info("auth event=service_token_rejected reason=%s", e.reason)
             raise exceptions.AuthenticationFailed(NOT_VALID, code="token_not_valid") from e
         return service_caller_from(token), token

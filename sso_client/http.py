@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 
+from webguard.request_id import outgoing_headers
+
 from . import clock
 from .conf import issuer_fetch_base, sso_settings
 
@@ -84,7 +86,7 @@ def _issuer_json(method: str, url: str, *, max_bytes: int | None = None, **send:
             timeout=(timeout, timeout),
             allow_redirects=False,
             stream=True,
-            headers={"Accept": "application/json"},
+            headers={"Accept": "application/json", **outgoing_headers()},  # the request id goes on to the issuer
         ) as response:
             declared = response.headers.get("Content-Length", "")
             if declared.isdigit() and int(declared) > limit:

@@ -12,7 +12,7 @@ from typing import Any
 import jwt
 from django.core.cache import cache
 
-from . import clock, http
+from . import clock, http, metrics
 from .conf import issuer_fetch_base, sso_settings
 from .fetch_claims import CLAIM_DONE, CLAIM_POLL_SECONDS, whole_seconds, window_claim, window_key
 from .http import FetchError, issuer_url
@@ -133,6 +133,7 @@ class JwksCopy:
             jwks = http.fetch_json(self._jwks_uri())
             keys = jwks_parse(jwks)
         except (FetchError, ValueError, KeyError, TypeError) as e:
+            metrics.JWKS_FETCHES.labels(outcome="failed").inc()
             self._retry_at = clock.monotonic() + sso_settings()["JWKS_MIN_REFETCH_SECONDS"]
             age = clock.now() - entry["fetched_at"] if entry else None
             logger.warning(
@@ -142,6 +143,7 @@ class JwksCopy:
                 "never_fetched" if age is None else f"{age:.0f}",
             )
             return
+        metrics.JWKS_FETCHES.labels(outcome="ok").inc()
         fetched_at = clock.now()
         cache.set(JWKS_KEY, {"jwks": jwks, "fetched_at": fetched_at}, timeout=None)
         self.keys, self.fetched_at = keys, fetched_at

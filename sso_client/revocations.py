@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.cache import cache
 
-from . import clock, http
+from . import clock, http, metrics
 from .conf import issuer_fetch_base, sso_settings
 from .fetch_claims import window_claim
 from .http import FetchError
@@ -72,10 +72,12 @@ class RevocationListCopy:
                 raise FetchError("malformed revocation list")
             kids = body.get("kids")
         except (FetchError, KeyError, TypeError) as e:
+            metrics.REVOCATION_FETCHES.labels(outcome="failed").inc()
             self._failed(entry, e)
             return entry
         entry = {"sids": sids, "kids": kids if _is_list_of_str(kids) else None, "fetched_at": clock.now()}
         cache.set(REVOKED_KEY, entry, timeout=None)
+        metrics.REVOCATION_FETCHES.labels(outcome="ok").inc()
         if self._failing_since is not None:
             logger.info(
                 "sso_client event=revocations_recovered stale_for_seconds=%.1f",

@@ -15,6 +15,8 @@ from typing import Any
 import requests
 from django.core.cache import cache
 
+from webguard.request_id import outgoing_headers
+
 from . import clock
 from .conf import issuer_fetch_base
 from .http import FetchError, post_json
@@ -92,6 +94,7 @@ class ServiceTokenAuth(requests.auth.AuthBase):
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         request.headers["Authorization"] = f"Bearer {self.token()}"
+        request.headers.update(outgoing_headers())  # the request id goes on to the called service
         request.register_hook("response", self._renew_on_401)
         return request
 

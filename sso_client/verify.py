@@ -16,7 +16,7 @@ from typing import Any
 
 import jwt
 
-from . import clock
+from . import clock, metrics
 from .claims import ACCESS_REQUIRED_CLAIMS
 from .conf import oidc_mode, sso_settings
 from .ended_sessions import session_ended
@@ -178,6 +178,7 @@ def token_verify(raw: str) -> VerifiedToken:
     if cached is not None:
         issuer_state.ensure_started()
         _still_valid(cached, leeway)
+        metrics.TOKENS_VERIFIED.labels(path="cached").inc()
         return cached
     claims, kid = signed_claims_verify(raw, required=ACCESS_REQUIRED_CLAIMS)
     # Claim types (sub and sid strings, roles a list of strings) were settled by claims_shape_check.
@@ -186,4 +187,5 @@ def token_verify(raw: str) -> VerifiedToken:
     token = VerifiedToken(raw=raw, claims=claims, kid=kid)
     _still_valid(token, leeway)
     verified_cache.put(raw, token, conf["VERIFIED_CACHE_SIZE"])
+    metrics.TOKENS_VERIFIED.labels(path="cold").inc()
     return token

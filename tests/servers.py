@@ -237,6 +237,8 @@ RUNTIME_ONLY = {
     "SSO_LOGIN_FAILURES_PER_IP",
     "SSO_LOGIN_THROTTLE_SECONDS",
     "SSO_SIGNING_KEY_FILE",  # read by ensure_signing_key, which every stack runs on its own copy
+    "SSO_LOG_FORMAT",
+    "SSO_METRICS_TOKEN",
     "EMAIL_BACKEND",
     "EMAIL_FILE_PATH",
     "REDIS_URL",

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Min
 
-from .. import clock
+from .. import clock, metrics
 from ..models import AuditEvent, BackchannelLogout, RelyingApp, SSOSession
 from ..signing.oidc import BACKCHANNEL_LOGOUT_EVENT, LOGOUT_TOKEN_TYP, jwt_sign
 from .audit import audit_record
@@ -129,12 +129,15 @@ def _attempt(notice: BackchannelLogout) -> bool:
         if status in DELIVERED_STATUSES:
             BackchannelLogout.objects.filter(pk=notice.pk).update(delivered_at=clock.now(), last_error="")
             _record(notice, kind=AuditEvent.Kind.BACKCHANNEL_LOGOUT_SENT)
+            metrics.BACKCHANNEL_DELIVERIES.labels(outcome="ok").inc()
             return True
         error = f"HTTP {status}"
     if notice.attempts >= MAX_ATTEMPTS:
         BackchannelLogout.objects.filter(pk=notice.pk).update(gave_up_at=clock.now(), last_error=error)
         _record_given_up(notice, error=error)
+        metrics.BACKCHANNEL_DELIVERIES.labels(outcome="given_up").inc()
     else:
+        metrics.BACKCHANNEL_DELIVERIES.labels(outcome="retry").inc()
         BackchannelLogout.objects.filter(pk=notice.pk).update(last_error=error)
         logger.info(
             "auth event=backchannel_retry client=%s sid=%s attempts=%d error=%s",

@@ -13,7 +13,7 @@ from django.core.cache import cache
 from django.utils.http import url_has_allowed_host_and_scheme
 from rest_framework_simplejwt.exceptions import TokenError
 
-from .. import clock
+from .. import clock, metrics
 from ..models import RelyingApp
 from ..selectors import live_session_get, session_is_live
 from ..signing.tokens import IssuerCookieToken, SSOAccessToken, SSORefreshToken
@@ -178,6 +178,7 @@ def session_renew(*, raw_refresh: str, ip: str | None = None) -> Renewal:
     try:
         pair = session_refresh(raw_refresh=raw_refresh, ip=ip)
     except SignOnError:
+        metrics.REFRESHES.labels(outcome="rejected").inc()
         cache.delete(f"{key}:busy")
         raise
     renewal = Renewal(

@@ -3,6 +3,7 @@
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import AbstractBaseUser, update_last_login
 
+from .. import metrics
 from ..models import AuditEvent
 from . import throttles
 from .audit import audit_record
@@ -30,12 +31,15 @@ def credentials_authenticate(*, username: str, password: str, ip: str | None = N
     before the password is checked, for the rest of the window (issuer.services.throttles)."""
     retry_after = throttles.attempt_begin(username=username, ip=ip)
     if retry_after is not None:
+        metrics.SIGN_INS.labels(outcome="throttled").inc()
         raise LoginThrottled(retry_after)
     user = authenticate(request=None, username=username, password=password)
     if user is None or not user.is_active:
         audit_record(kind=AuditEvent.Kind.LOGIN_FAILED, username=username, ip=ip)
+        metrics.SIGN_INS.labels(outcome="invalid_credentials").inc()
         raise InvalidCredentials
     throttles.attempt_succeeded(username=username, ip=ip)
+    metrics.SIGN_INS.labels(outcome="ok").inc()
     # Every password sign-in (API and login page) is the admin's "Last login"; it also spends reset links.
     update_last_login(None, user)
     return user

@@ -5,7 +5,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 
-from .. import clock
+from .. import clock, metrics
 from ..models import SECRET_DIGEST_PREFIX, AuditEvent, ServiceClient
 from ..signing.tokens import SSOServiceToken
 from . import throttles
@@ -126,6 +126,7 @@ def service_token_issue(
     token["sub"] = client.subject
     token["aud"] = audience
     token["scope"] = scopes
+    metrics.TOKENS_ISSUED.labels(kind="service").inc()
     audit_record(
         kind=AuditEvent.Kind.SERVICE_TOKEN_ISSUED,
         username=client.subject,

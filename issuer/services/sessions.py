@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import F
 from rest_framework_simplejwt.exceptions import TokenError
 
-from .. import clock
+from .. import clock, metrics
 from ..models import AuditEvent, AuthorizationCode, RevokedSession, SSOSession
 from ..selectors import user_audiences, user_roles
 from ..signing.oidc import ACCESS_TOKEN_TYP, jwt_sign
@@ -97,6 +97,7 @@ def _access_token(*, user: AbstractBaseUser, session: SSOSession) -> str:
     if len(encoded) > MAX_ACCESS_TOKEN_BYTES:
         logger.error("auth event=token_too_large user=%s bytes=%d", log_safe(user.get_username()), len(encoded))
         raise TokenTooLarge
+    metrics.TOKENS_ISSUED.labels(kind="access").inc()
     return encoded
 
 
@@ -110,6 +111,7 @@ def _refresh_token(*, user: AbstractBaseUser, session: SSOSession) -> SSORefresh
     token = SSORefreshToken()
     token["sub"] = str(user.pk)
     token["sid"] = session.sid
+    metrics.TOKENS_ISSUED.labels(kind="refresh").inc()
     return token
 
 
@@ -266,6 +268,7 @@ def session_refresh(*, raw_refresh: str, ip: str | None = None) -> TokenPair:
         refusal = None
         if presented["jti"] != session.refresh_jti:
             session_revoke(session=session, reason=SSOSession.RevokedReason.REFRESH_REUSE, ip=ip)
+            metrics.REFRESH_REUSE.inc()
             audit_record(kind=AuditEvent.Kind.REFRESH_REUSED, user=user, sid=session.sid, ip=ip)
             refusal = RefreshRejected("refresh token reused")
         elif not user.is_active:
@@ -284,6 +287,7 @@ def session_refresh(*, raw_refresh: str, ip: str | None = None) -> TokenPair:
             session.expires_at = now + settings.REFRESH_TOKEN_LIFETIME
             session.save(update_fields=changed)
             audit_record(kind=AuditEvent.Kind.REFRESHED, user=user, sid=session.sid, ip=ip)
+            metrics.REFRESHES.labels(outcome="ok").inc()
     if refusal is not None:
         raise refusal
     return TokenPair(access, str(refresh), session, int(settings.ACCESS_TOKEN_LIFETIME.total_seconds()))
@@ -320,6 +324,7 @@ def session_revoke(*, session: SSOSession, reason: str, ip: str | None = None) -
             browser_session=session, revoked_at__isnull=True
         ).select_related("user"):
             session_revoke(session=client_session, reason=SSOSession.RevokedReason.SIGNED_OUT, ip=ip)
+    metrics.SESSIONS_REVOKED.labels(reason=reason).inc()
     kind = AuditEvent.Kind.LOGOUT if reason == SSOSession.RevokedReason.LOGOUT else AuditEvent.Kind.SESSION_REVOKED
     audit_record(kind=kind, user=session.user, sid=session.sid, ip=ip, detail=f"reason={reason}")
     return True

@@ -31,7 +31,7 @@ from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F
 
-from .. import clock
+from .. import clock, metrics
 from ..models import ThrottleCounter
 
 logger = logging.getLogger(__name__)
@@ -142,6 +142,7 @@ def _retry_after(scopes: list[tuple[str, str, int]], *, now: datetime) -> int | 
 
 def _refusal(scope: str, until: datetime, *, now: datetime) -> int:
     retry_after = max(1, math.ceil((until - now).total_seconds()))
+    metrics.THROTTLED.labels(scope=scope).inc()
     logger.warning("auth event=login_throttled scope=%s retry_after=%d", scope, retry_after)
     return retry_after
 

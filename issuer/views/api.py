@@ -7,7 +7,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import messages
+from .. import messages, metrics
 from ..http import client_ip
 from ..models import SSOSession
 from ..serializers import (
@@ -88,6 +88,7 @@ class TokenRefreshView(PublicAPIView):
         try:
             pair = session_refresh(raw_refresh=serializer.validated_data["refresh"], ip=client_ip(request))
         except SignOnError as e:
+            metrics.REFRESHES.labels(outcome="rejected").inc()
             raise exceptions.AuthenticationFailed(messages.TOKEN_NOT_VALID, code="token_not_valid") from e
         return Response(token_pair_body(pair))
 

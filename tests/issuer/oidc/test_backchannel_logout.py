@@ -25,6 +25,7 @@ from issuer.signing.oidc import (
     LOGOUT_TOKEN_TYP,
 )
 from tests.issuer.conftest import PASSWORD
+from tests.metrics import sample, scrape
 
 from .receiver import Receiver, join_delivery_threads, verified_logout_token
 
@@ -244,13 +245,18 @@ def test_a_sign_out_delivers_in_the_background_and_picks_up_notices_left_earlier
     assert sids == {left.sid, now_ending.sid}
 
 
+def _deliveries(client, outcome: str) -> float:
+    return sample(scrape(client), "sso_issuer_backchannel_deliveries_total", outcome=outcome)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_delivery_thread_retries_a_refused_notice_itself_when_the_retry_is_due_soon(
-    apps, users, settings, monkeypatch
+    apps, users, settings, monkeypatch, client
 ):
     settings.SSO_ISSUER = {**settings.SSO_ISSUER, "BACKCHANNEL_RETRY_WAIT_SECONDS": 5}
     monkeypatch.setattr(backchannel, "BACKOFF", (timedelta(seconds=0.2),) * len(backchannel.BACKOFF))
     flaky = Receiver(500, 204).start()
+    before = {outcome: _deliveries(client, outcome) for outcome in ("ok", "retry")}
     try:
         browser = session_start(user=users["bob"]).session
         shop = client_session(browser=browser, app=client_app("Shop", backchannel_uri=flaky.url))
@@ -260,5 +266,7 @@ def test_the_delivery_thread_retries_a_refused_notice_itself_when_the_retry_is_d
         assert len(flaky.received) == 2
         notice = BackchannelLogout.objects.get(sid=shop.sid)
         assert notice.delivered_at is not None and notice.attempts == 2
+        # What operators see (issuer.metrics): one refused attempt, then one delivery.
+        assert {outcome: _deliveries(client, outcome) - before[outcome] for outcome in before} == {"ok": 1, "retry": 1}
     finally:
         flaky.stop()
