@@ -5,7 +5,8 @@ from urllib.parse import urlsplit
 from .base import *  # noqa: F403
 from .base import EXTRA_RELYING_ORIGINS, INSTALLED_APPS, ORDERS_URL, PRODUCTS_URL, REST_FRAMEWORK, SSO_ISSUER_URL, env
 
-INSTALLED_APPS = [*INSTALLED_APPS, "sso_client"]
+# webguard: the production checks of this repository's relying sites (webguard.checks).
+INSTALLED_APPS = [*INSTALLED_APPS, "sso_client", "webguard"]
 
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,

@@ -13,8 +13,7 @@ from django.shortcuts import render
 from rest_framework import exceptions
 from rest_framework.request import Request
 
-from webguard.errors import api_exception_handler
-
+from .api_errors import api_exception_handler
 from .authentication import SSOAuthentication
 from .conf import sso_settings
 
