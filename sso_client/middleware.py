@@ -19,7 +19,7 @@ from .authentication import presented_access_token
 from .bearer import MalformedBearerHeader
 from .conf import sso_settings
 from .user import AnonymousSSOUser, SSOUser
-from .verify import TokenRejected, token_verify
+from .verify import TokenRejected, VerifiedToken, token_verify
 
 logger = logging.getLogger(__name__)
 
@@ -32,40 +32,46 @@ def user_backend(path: str) -> Any:
     return import_string(path)()
 
 
-def _user_for(request: HttpRequest) -> Any:
-    """Verify what the request presents; who that is comes from SSO_CLIENT["USER_BACKEND"]."""
+def _verified_token(request: HttpRequest) -> VerifiedToken | None:
+    """The valid access token the request presents, or None (the reason kept on request.sso_refusal)."""
     try:
         presented = presented_access_token(request)
     except MalformedBearerHeader as e:
         request.sso_refusal = e.code
-        return AnonymousSSOUser()
+        return None
     if presented is None:
-        return AnonymousSSOUser()
+        return None
     raw, via_cookie = presented
     try:
-        token = token_verify(raw)
+        return token_verify(raw)
     except TokenRejected as e:
         logger.info("auth event=token_rejected reason=%s via=%s", e.reason, "cookie" if via_cookie else "bearer")
         request.sso_refusal = e.reason
+        return None
+
+
+def _user_for(request: HttpRequest, token: VerifiedToken | None) -> Any:
+    """Who the token is at this site, from SSO_CLIENT["USER_BACKEND"] (a local user costs a query)."""
+    if token is None:
         return AnonymousSSOUser()
-    request.sso_token = token
-    request.sso_user = SSOUser.from_claims(token.claims)
     user = user_backend(sso_settings()["USER_BACKEND"]).authenticate(request, token=token)
     return user if user is not None else AnonymousSSOUser()
 
 
 class SSOAuthenticationMiddleware:
-    """Sets request.user (lazily: a request that never asks costs no verification), request.sso_user (the
-    token's SSOUser, with the issuer's roles) and request.sso_token (the VerifiedToken) when one is valid."""
+    """Sets request.sso_token (the VerifiedToken, or None), request.sso_user (its SSOUser, with the issuer's
+    roles, or None) and request.user (lazily: a view that never asks makes no local-user query). The token is
+    verified up front, so sso_user is right whichever a view or template reads first; a token DRF verifies
+    again comes from the verified-token cache."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
-        request.sso_token = None
-        request.sso_user = None
         request.sso_refusal = None
-        request.user = SimpleLazyObject(lambda: _user_for(request))
+        token = request.sso_token = _verified_token(request)
+        request.sso_user = SSOUser.from_claims(token.claims) if token is not None else None
+        request.user = SimpleLazyObject(lambda: _user_for(request, token))
         response = self.get_response(request)
         if settings.DEBUG and request.sso_refusal:
             response[REFUSAL_HEADER] = request.sso_refusal

@@ -35,7 +35,13 @@ def permissions(request):
     return HttpResponse(f"{user.has_perm('auth.view_user')} {user.has_module_perms('auth')}")
 
 
+def roles(request):
+    # Reads request.sso_user without touching request.user first.
+    return HttpResponse(",".join(request.sso_user.roles) if request.sso_user else "-")
+
+
 urlpatterns = [
+    path("roles/", roles),
     path("open/", page),
     path("django-login-required/", login_required(page)),
     path("signed-in/", sso_login_required(page)),

@@ -32,6 +32,11 @@ def test_every_view_sees_the_token_user_by_bearer_or_cookie():
     assert Client().get("/open/").content == b"anonymous"
 
 
+def test_the_token_user_and_its_roles_are_there_whichever_is_read_first():
+    assert Client().get("/roles/", **bearer(roles=["buyer"])).content == b"buyer"
+    assert Client().get("/roles/").content == b"-"
+
+
 def test_djangos_login_required_lets_the_sso_user_in():
     # Its redirect needs django.contrib.auth installed, as every stock project has it (and these relying apps
     # do not): tests/sso_client/test_package.py signs in at a fresh startproject site.
