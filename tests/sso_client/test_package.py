@@ -73,10 +73,15 @@ def test_the_wheel_holds_the_package_and_declares_its_dependencies(wheel):
     assert metadata["Version"]
 
 
-def test_a_fresh_startproject_site_signs_people_in_with_only_the_wheel_installed(wheel, tmp_path):
+# The newest releases pip picks, and the declared lower bounds themselves (so the bounds are true).
+LOWEST = ["Django==4.2.*", "djangorestframework==3.15.*", "PyJWT==2.15.*", "cryptography==42.*", "requests==2.31.*"]
+
+
+@pytest.mark.parametrize("pins", [[], LOWEST], ids=["newest", "lower-bounds"])
+def test_a_fresh_startproject_site_signs_people_in_with_only_the_wheel_installed(wheel, tmp_path, pins):
     venv = tmp_path / "venv"
     assert run(sys.executable, "-m", "venv", str(venv), cwd=tmp_path).returncode == 0
-    installed = run(str(venv / "bin/pip"), "install", "--quiet", str(wheel), cwd=tmp_path)
+    installed = run(str(venv / "bin/pip"), "install", "--quiet", str(wheel), *pins, cwd=tmp_path)
     if installed.returncode != 0 and not services_required():
         pytest.skip(f"installing the wheel's dependencies needs PyPI: {installed.stderr[-300:]}")
     assert installed.returncode == 0, installed.stderr
