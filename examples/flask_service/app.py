@@ -5,7 +5,9 @@ from exactly this issuer, for this audience, unexpired, and an access token (not
     SSO_ISSUER_URL=https://sso.example.com SSO_AUDIENCE=reports flask --app app run
 
 It does not read the issuer's revocation list: a signed-out session's tokens pass until they expire (minutes).
-A site that must refuse them at once uses sso_client, or fetches `revocation_list_uri` the same way."""
+A site that must refuse them at once uses sso_client, or fetches `revocation_list_uri` the same way. And
+PyJWKClient refetches the JWKS for every unknown kid: behind a public endpoint, rate-limit that (sso_client
+does: one refetch per 10 s)."""
 
 import os
 from functools import wraps

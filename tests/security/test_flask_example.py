@@ -21,6 +21,9 @@ from tests.servers import ROOT
 NOT_THE_EXAMPLES = {"sid-object", "roles-string", "duplicate-token-type-refresh-first", "duplicate-header-alg"}
 FLASK_CASES = sorted(set(HTTP_CASES) - NOT_THE_EXAMPLES)
 
+# The example keeps nothing in the sites' storage: the run on PostgreSQL and Redis would repeat this one.
+pytestmark = pytest.mark.storage_independent
+
 
 def _example_module():
     spec = importlib.util.spec_from_file_location("flask_service_app", ROOT / "examples/flask_service/app.py")
