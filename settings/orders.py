@@ -37,6 +37,11 @@ else:
     ORDERS_SERVICE_CLIENT_SECRET = env.str("ORDERS_SERVICE_CLIENT_SECRET", default="") or env.str(
         "DEMO_SERVICE_SECRET", default="sso-demo-service-secret"
     )
+SSO_CLIENT = {
+    **SSO_CLIENT,
+    "SERVICE_CLIENT_ID": ORDERS_SERVICE_CLIENT_ID,
+    "SERVICE_CLIENT_SECRET": ORDERS_SERVICE_CLIENT_SECRET,
+}
 
 # One customer must not hold a product's whole stock: an order holds at most this many items in all, and an
 # unpaid (pending) order gives its stock back after this long (`manage.py expire_pending_orders` from cron;

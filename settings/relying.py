@@ -16,7 +16,8 @@ from .base import (
     env_required,
 )
 
-INSTALLED_APPS = [*INSTALLED_APPS, "sso_client"]
+# webguard: the production checks of this repository's relying sites (webguard.checks).
+INSTALLED_APPS = [*INSTALLED_APPS, "sso_client", "webguard"]
 
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,

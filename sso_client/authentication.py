@@ -4,6 +4,7 @@ also pass Django's CSRF check (the attack: a foreign page posting to this app wi
 
 import logging
 
+from django.conf import settings
 from django.middleware.csrf import CsrfViewMiddleware
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
@@ -25,7 +26,7 @@ def _bearer_or_refuse(request: Request) -> str | None:
     try:
         return bearer_token(request)
     except MalformedBearerHeader as e:
-        raise exceptions.AuthenticationFailed(NOT_VALID, code=e.code) from e
+        raise exceptions.AuthenticationFailed(refusal_detail(e.code), code=e.code) from e
 
 
 class _CSRFCheck(CsrfViewMiddleware):
@@ -33,25 +34,42 @@ class _CSRFCheck(CsrfViewMiddleware):
         return reason
 
 
+def presented_access_token(request: Request) -> tuple[str, bool] | None:
+    """The access token a request presents and whether it came by cookie: the Bearer header, else (when no
+    Authorization header names any scheme) the access cookie; None when there is neither. Raises
+    MalformedBearerHeader. DRF's SSOAuthentication and the middleware for plain views both read it here."""
+    raw = bearer_token(request)
+    if raw is not None:
+        return raw, False
+    if has_authorization_header(request):
+        return None  # another scheme: not ours, and the cookie is not read beside it
+    raw = request.COOKIES.get(sso_settings()["ACCESS_COOKIE_NAME"])
+    return (raw, True) if raw else None
+
+
+def refusal_detail(reason: str) -> str:
+    """The 401's detail: generic in production; with the refusal's reason when DEBUG is on, so a developer
+    sees why (a stock project's logging does not show the INFO line that says it)."""
+    return f"{NOT_VALID} ({reason})" if settings.DEBUG else NOT_VALID
+
+
 class SSOAuthentication(authentication.BaseAuthentication):
     """Accepts SSO access tokens for this app's audience; the user is built from the claims."""
 
     def authenticate(self, request: Request) -> tuple[SSOUser, VerifiedToken] | None:
-        raw = _bearer_or_refuse(request)
-        via_cookie = False
-        if raw is None:
-            if has_authorization_header(request):
-                return None  # another scheme: not ours, and the cookie is not read beside it
-            raw = request.COOKIES.get(sso_settings()["ACCESS_COOKIE_NAME"])
-            if not raw:
-                return None
-            via_cookie = True
+        try:
+            presented = presented_access_token(request)
+        except MalformedBearerHeader as e:
+            raise exceptions.AuthenticationFailed(refusal_detail(e.code), code=e.code) from e
+        if presented is None:
+            return None
+        raw, via_cookie = presented
         try:
             token = token_verify(raw)
         except TokenRejected as e:
             metrics.token_rejected(e.reason)
             logger.info("auth event=token_rejected reason=%s via=%s", e.reason, "cookie" if via_cookie else "bearer")
-            raise exceptions.AuthenticationFailed(NOT_VALID, code="token_not_valid") from e
+            raise exceptions.AuthenticationFailed(refusal_detail(e.reason), code="token_not_valid") from e
         if via_cookie:
             self.enforce_csrf(request)
         return SSOUser.from_claims(token.claims), token
@@ -83,7 +101,7 @@ class ServiceTokenAuthentication(authentication.BaseAuthentication):
         except TokenRejected as e:
             metrics.token_rejected(e.reason)
             logger.info("auth event=service_token_rejected reason=%s", e.reason)
-            raise exceptions.AuthenticationFailed(NOT_VALID, code="token_not_valid") from e
+            raise exceptions.AuthenticationFailed(refusal_detail(e.reason), code="token_not_valid") from e
         return service_caller_from(token), token
 
     def authenticate_header(self, request: Request) -> str:

@@ -15,8 +15,7 @@ from django.urls import reverse
 from rest_framework import exceptions
 from rest_framework.request import Request
 
-from webguard.errors import api_exception_handler
-
+from .api_errors import api_exception_handler
 from .authentication import SSOAuthentication
 from .conf import oidc_mode, sso_settings
 

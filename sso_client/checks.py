@@ -1,13 +1,35 @@
-"""System checks: refuse to start a relying app whose verification policy is unsafe or incomplete."""
+"""System checks: refuse to start a relying app whose verification policy is unsafe or incomplete, with a
+hint for each mistake a newcomer makes. What needs the network (discovery, JWKS) is `manage.py sso_check`."""
 
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.checks import Error, Tags, register
-
-from webguard.deployment import production_errors
+from django.utils.module_loading import import_string
 
 from .conf import sso_settings
+
+MIDDLEWARE = "sso_client.middleware.SSOAuthenticationMiddleware"
+DJANGO_AUTH_MIDDLEWARE = "django.contrib.auth.middleware.AuthenticationMiddleware"
+
+
+def _issuer_shape_problem(issuer: str) -> str | None:
+    """What is wrong with the issuer URL's shape, or None. It must equal the tokens' `iss` exactly."""
+    parts = urlsplit(issuer)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "is not an http(s) URL"
+    if "/.well-known/" in parts.path:
+        return "is the discovery document's URL, not the issuer's"
+    if parts.query or parts.fragment:
+        return "has a query or fragment"
+    if parts.path.endswith("/"):
+        return "ends with a slash, which the tokens' `iss` does not"
+    return None
+
+
+def _served_over_https() -> bool:
+    # Django's own settings say whether this site is served over HTTPS.
+    return bool(settings.SECURE_SSL_REDIRECT or settings.SESSION_COOKIE_SECURE or settings.CSRF_COOKIE_SECURE)
 
 
 @register(Tags.security)
@@ -15,11 +37,13 @@ def check_sso_client(app_configs, **kwargs) -> list[Error]:
     conf = sso_settings()
     errors = []
     issuer = conf["ISSUER"] or ""
-    if urlsplit(issuer).scheme not in ("http", "https") or not urlsplit(issuer).hostname:
+    problem = _issuer_shape_problem(issuer)
+    if problem:
         errors.append(
             Error(
-                "SSO_CLIENT['ISSUER'] must be the issuer's http(s) URL.",
-                hint="Set SSO_ISSUER_URL.",
+                f"SSO_CLIENT['ISSUER'] ({issuer!r}) {problem}.",
+                hint="Use the issuer's public URL exactly as its discovery document's `issuer` states it, "
+                "e.g. 'https://sso.example.com' (`manage.py sso_check` shows it).",
                 id="sso_client.E001",
             )
         )
@@ -27,7 +51,8 @@ def check_sso_client(app_configs, **kwargs) -> list[Error]:
         errors.append(
             Error(
                 "SSO_CLIENT['AUDIENCE'] is not set.",
-                hint="Set it to this app's audience in its settings module.",
+                hint="Set it to this app's audience at the issuer (what its access tokens carry in `aud`; "
+                "`create_client` prints it).",
                 id="sso_client.E002",
             )
         )
@@ -40,9 +65,15 @@ def check_sso_client(app_configs, **kwargs) -> list[Error]:
                 id="sso_client.E003",
             )
         )
-    if getattr(settings, "HTTPS", False) and not issuer.startswith("https://"):
-        errors.append(Error("The issuer must be reached over HTTPS in production.", id="sso_client.E004"))
-    return errors + _mode_errors(conf)
+    if _served_over_https() and not issuer.startswith("https://"):
+        errors.append(
+            Error(
+                "This site is served over HTTPS but reaches the issuer over plain HTTP.",
+                hint="Set SSO_CLIENT['ISSUER'] to the issuer's https:// URL.",
+                id="sso_client.E004",
+            )
+        )
+    return errors + _mode_errors(conf) + _middleware_errors() + _backend_errors(conf["USER_BACKEND"])
 
 
 def _mode_errors(conf) -> list[Error]:
@@ -75,8 +106,42 @@ def _mode_errors(conf) -> list[Error]:
     ]
 
 
-@register(Tags.security)
-def check_sso_client_production(app_configs, **kwargs) -> list[Error]:
-    """Refuse a production start (HTTPS origins) with a weak secret, a wildcard origin or host, mixed
-    schemes, or DEBUG on."""
-    return production_errors("sso_client")
+def _middleware_errors() -> list[Error]:
+    middleware = list(settings.MIDDLEWARE)
+    if MIDDLEWARE not in middleware or DJANGO_AUTH_MIDDLEWARE not in middleware:
+        return []
+    if middleware.index(MIDDLEWARE) < middleware.index(DJANGO_AUTH_MIDDLEWARE):
+        return [
+            Error(
+                f"{MIDDLEWARE} comes before {DJANGO_AUTH_MIDDLEWARE}, which then replaces the SSO user.",
+                hint=f"Move {MIDDLEWARE} after {DJANGO_AUTH_MIDDLEWARE} in MIDDLEWARE.",
+                id="sso_client.E010",
+            )
+        ]
+    return []
+
+
+def _backend_errors(path: str) -> list[Error]:
+    try:
+        backend = import_string(path)
+    except ImportError:
+        return [
+            Error(
+                f"SSO_CLIENT['USER_BACKEND'] ({path!r}) cannot be imported.",
+                hint="Use 'sso_client.backends.SSOUserBackend' (the default), "
+                "'sso_client.backends.LocalUserBackend', or a subclass of one.",
+                id="sso_client.E011",
+            )
+        ]
+    from .backends import LocalUserBackend
+
+    if isinstance(backend, type) and issubclass(backend, LocalUserBackend):
+        if "django.contrib.auth" not in settings.INSTALLED_APPS:
+            return [
+                Error(
+                    "SSO_CLIENT['USER_BACKEND'] links local users, but django.contrib.auth is not installed.",
+                    hint="Add 'django.contrib.auth' (and 'django.contrib.contenttypes') to INSTALLED_APPS.",
+                    id="sso_client.E012",
+                )
+            ]
+    return []

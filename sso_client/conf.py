@@ -35,6 +35,14 @@ DEFAULTS: dict[str, Any] = {
     # sent (the issuer renews the cookie from its refresh cookie, or shows its login page), and the sign-out page.
     "SIGN_IN_PATH": "/session/renew/",
     "SIGN_OUT_PATH": "/logout/",
+    # The site's name on its pages (the audience when unset).
+    "SITE_NAME": None,
+    # Who request.user is for plain Django views (sso_client.middleware): the stateless SSOUser, or a local
+    # auth.User linked by the token (sso_client.backends.LocalUserBackend, or a subclass of it).
+    "USER_BACKEND": "sso_client.backends.SSOUserBackend",
+    # This site calling other services as itself (sso_client.service_calls.ServiceTokenAuth).
+    "SERVICE_CLIENT_ID": None,
+    "SERVICE_CLIENT_SECRET": None,
     # The relying apps a relying page links to: [{"audience", "name", "url"}] (sso_client.pages).
     "APPS": [],
     # "cookie": the issuer's access cookie, shared under a parent domain (SSO_COOKIE_DOMAIN). "oidc": any

@@ -10,10 +10,9 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 
-from webguard.request_id import outgoing_headers
-
 from . import clock
 from .conf import issuer_fetch_base, sso_settings
+from .request_ids import outgoing_headers
 
 logger = logging.getLogger(__name__)
 

@@ -4,8 +4,6 @@ the issuer's home and on to the other apps this person may use, and, for the pag
 
 from typing import Any
 
-from django.conf import settings
-
 from . import clock
 from .browser import sign_in_url, sign_out_url, token_url
 from .conf import oidc_mode, sso_settings
@@ -13,6 +11,12 @@ from .user import SSOUser
 
 # The script renews the cookie when this share of its lifetime is left (a minute of five).
 RENEW_WHEN_LEFT = 0.2
+
+
+def site_name() -> str:
+    """What this site calls itself on its pages: SSO_CLIENT["SITE_NAME"], else its audience."""
+    conf = sso_settings()
+    return conf["SITE_NAME"] or conf["AUDIENCE"] or ""
 
 
 def issuer_home() -> str:
@@ -51,9 +55,8 @@ def page_context(request: Any) -> dict[str, Any]:
     """The bar's context: `request` is a DRF request (or a Django one with `user` and `auth` set)."""
     user = getattr(request, "user", None)
     user = user if isinstance(user, SSOUser) else None
-    site = getattr(settings, "SITE_NAME", "")
     return {
-        "sso_site_name": site,
+        "sso_site_name": site_name(),
         "sso_user": user,
         "sso_issuer_home": issuer_home(),
         "sso_other_apps": other_apps(user),

@@ -15,11 +15,10 @@ from typing import Any
 import requests
 from django.core.cache import cache
 
-from webguard.request_id import outgoing_headers
-
 from . import clock
-from .conf import issuer_fetch_base
+from .conf import issuer_fetch_base, sso_settings
 from .http import FetchError, post_json
+from .request_ids import outgoing_headers
 
 logger = logging.getLogger(__name__)
 
@@ -34,15 +33,21 @@ class ServiceTokenUnavailable(Exception):
 
 
 class ServiceTokenAuth(requests.auth.AuthBase):
-    """`requests.post(url, auth=ServiceTokenAuth(...))`: the call goes out as this service, with a Bearer
-    service token for `audience` carrying `scope`."""
+    """`requests.post(url, auth=ServiceTokenAuth(audience=..., scope=...))`: the call goes out as this service,
+    with a Bearer service token for `audience` carrying `scope`. The credentials are this site's service
+    client's, SSO_CLIENT["SERVICE_CLIENT_ID"] and ["SERVICE_CLIENT_SECRET"], unless given."""
 
-    def __init__(self, *, client_id: str, client_secret: str, audience: str, scope: str) -> None:
-        self.client_id = client_id
-        self.client_secret = client_secret
+    def __init__(
+        self, *, audience: str, scope: str, client_id: str | None = None, client_secret: str | None = None
+    ) -> None:
+        conf = sso_settings()
+        self.client_id = client_id or conf["SERVICE_CLIENT_ID"]
+        self.client_secret = client_secret or conf["SERVICE_CLIENT_SECRET"]
+        if not self.client_id or not self.client_secret:
+            raise ServiceTokenUnavailable("no service client: set SSO_CLIENT['SERVICE_CLIENT_ID'] and its secret")
         self.audience = audience
         self.scope = scope
-        grant = f"{client_id}\n{audience}\n{scope}".encode()
+        grant = f"{self.client_id}\n{audience}\n{scope}".encode()
         # Hashed: a cache key must not carry spaces (scopes) or grow with the grant.
         self.cache_key = f"sso_client:service-token:{hashlib.sha256(grant).hexdigest()[:32]}"
 

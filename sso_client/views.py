@@ -4,7 +4,6 @@ the app's home page."""
 
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponsePermanentRedirect
 from django.templatetags.static import static
 from django.urls import reverse
@@ -15,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .pages import issuer_home, other_apps, page_context
+from .pages import issuer_home, other_apps, page_context, site_name
 
 
 class WhoAmIView(APIView):
@@ -66,7 +65,7 @@ class AppHomeView(APIView):
         user = request.user
         return Response(
             {
-                "app": settings.SITE_NAME,
+                "app": site_name(),
                 "name": self.name,
                 "about": self.description,
                 "you": {"username": user.username, "sub": user.sub, "roles": list(user.roles), "staff": user.is_staff},

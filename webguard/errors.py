@@ -1,15 +1,7 @@
-"""One exception handler for every site: stable, generic error bodies ({"detail", "code"})."""
+"""One exception handler for every site: stable, generic error bodies ({"detail", "code"}). Its home is the
+installable sso_client package (a relying site outside this repository needs it too); the issuer uses it
+from there."""
 
-from typing import Any
+from sso_client.api_errors import api_exception_handler
 
-from rest_framework.views import exception_handler
-
-
-def api_exception_handler(exc: Exception, context: dict[str, Any]):
-    response = exception_handler(exc, context)
-    if response is None:
-        return None
-    if isinstance(response.data, dict) and "detail" in response.data and "code" not in response.data:
-        codes = exc.get_codes() if hasattr(exc, "get_codes") else None
-        response.data["code"] = codes if isinstance(codes, str) else "error"
-    return response
+__all__ = ["api_exception_handler"]

@@ -2,7 +2,6 @@
 request causes (a contextvar read by a logging filter), echoed in the response and sent on with the calls this
 site makes to the others, so one sign-in can be followed across the issuer and the relying apps."""
 
-import contextvars
 import logging
 import re
 import uuid
@@ -12,24 +11,14 @@ from django.core.signals import request_finished
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponseBase
 
+from sso_client.request_ids import HEADER, current_request_id, current_request_id_set, outgoing_headers
+
 from . import metrics
 
-HEADER = "X-Request-ID"
+__all__ = ["HEADER", "RequestIdFilter", "RequestIdMiddleware", "current_request_id", "outgoing_headers"]
 # What a caller's id may look like: a proxy's or another site's id (UUIDs, hex, base64url) passes; anything
 # longer, or with spaces, quotes or control characters, could forge or break a log line, so it is replaced.
 WELL_FORMED = re.compile(r"[A-Za-z0-9._:@+/=-]{1,128}")
-
-_current: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
-
-
-def current_request_id() -> str | None:
-    return _current.get()
-
-
-def outgoing_headers() -> dict[str, str]:
-    """The header that carries this request's id to the site it calls (none outside a request)."""
-    request_id = _current.get()
-    return {HEADER: request_id} if request_id else {}
 
 
 def request_id_from(header: str | None) -> str:
@@ -43,7 +32,7 @@ class RequestIdFilter(logging.Filter):
     """Gives every record a `request_id` ("-" outside a request); never drops a record."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = _current.get() or "-"
+        record.request_id = current_request_id() or "-"
         return True
 
 
@@ -58,7 +47,7 @@ class RequestIdMiddleware:
         request_id = request_id_from(request.META.get("HTTP_X_REQUEST_ID"))
         # Cleared when the response is closed (below), not here: Django logs a refused request's line
         # ("Not Found: ...") after the middleware has returned, and that line belongs to the request too.
-        _current.set(request_id)
+        current_request_id_set(request_id)
         response = self.get_response(request)
         response[HEADER] = request_id
         metrics.HTTP_RESPONSES.labels(status=f"{response.status_code // 100}xx").inc()
@@ -67,4 +56,4 @@ class RequestIdMiddleware:
 
 @receiver(request_finished)
 def _request_id_clear(**kwargs) -> None:
-    _current.set(None)
+    current_request_id_set(None)

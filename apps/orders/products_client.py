@@ -34,13 +34,8 @@ class OutOfStock(Exception):
 
 
 def products_auth() -> service_calls.ServiceTokenAuth:
-    """orders' credentials for calling products as itself."""
-    return service_calls.ServiceTokenAuth(
-        client_id=settings.ORDERS_SERVICE_CLIENT_ID,
-        client_secret=settings.ORDERS_SERVICE_CLIENT_SECRET,
-        audience="products",
-        scope=SCOPE,
-    )
+    """orders calling products as itself (its service client: SSO_CLIENT["SERVICE_CLIENT_ID"], settings/orders.py)."""
+    return service_calls.ServiceTokenAuth(audience="products", scope=SCOPE)
 
 
 def _post(path: str, body: dict[str, Any]) -> requests.Response:

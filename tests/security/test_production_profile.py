@@ -70,12 +70,12 @@ def test_check_deploy_is_clean_under_production_variables(tmp_path, site):
     ("site", "change", "expected"),
     [
         ("issuer", {"DJANGO_DEBUG": "true"}, "issuer.E003"),
-        ("orders", {"DJANGO_DEBUG": "true"}, "sso_client.E008"),
-        ("products", {"DJANGO_SECRET_KEY": "too-short-for-production"}, "sso_client.E005"),
+        ("orders", {"DJANGO_DEBUG": "true"}, "webguard.E008"),
+        ("products", {"DJANGO_SECRET_KEY": "too-short-for-production"}, "webguard.E005"),
         ("issuer", {"DJANGO_EXTRA_HOSTS": "*"}, "issuer.E006"),
-        ("orders", {"DJANGO_EXTRA_HOSTS": ".example.com"}, "sso_client.E006"),
+        ("orders", {"DJANGO_EXTRA_HOSTS": ".example.com"}, "webguard.E006"),
         ("issuer", {"SSO_KEY_PASSPHRASE": ""}, "issuer.E002"),
-        ("products", {"ORDERS_URL": "http://orders.example.com"}, "sso_client.E007"),
+        ("products", {"ORDERS_URL": "http://orders.example.com"}, "webguard.E007"),
     ],
 )
 def test_a_production_misconfiguration_fails_the_checks(tmp_path, site, change, expected):
@@ -113,7 +113,7 @@ def test_gunicorn_refuses_to_serve_a_misconfigured_production_site(tmp_path):
         timeout=60,
     )
     assert result.returncode != 0
-    assert "sso_client.E008" in result.stderr
+    assert "webguard.E008" in result.stderr
 
 
 def start_gunicorn(site: str, env: dict[str, str], log_dir: Path) -> tuple[subprocess.Popen, str]:

@@ -6,7 +6,8 @@ import secrets
 import pytest
 
 from issuer.checks import check_issuer_configuration, check_issuer_production
-from sso_client.checks import check_sso_client, check_sso_client_production
+from sso_client.checks import check_sso_client
+from webguard.checks import check_relying_production
 
 ORIGINS = ["https://sso.example.com", "https://orders.example.com", "https://products.example.com"]
 
@@ -32,7 +33,7 @@ def production(settings):
 
 def test_a_sound_production_configuration_passes(production):
     assert check_issuer_production(None) == []
-    assert check_sso_client_production(None) == []
+    assert check_relying_production(None) == []
     assert check_sso_client(None) == []
 
 
@@ -41,7 +42,7 @@ def test_the_production_rules_stay_quiet_in_development(settings):
     settings.DEBUG = True
     settings.SECRET_KEY = "dev-only-insecure"
     assert check_issuer_production(None) == []
-    assert check_sso_client_production(None) == []
+    assert check_relying_production(None) == []
 
 
 @pytest.mark.parametrize(
@@ -60,7 +61,7 @@ def test_the_production_rules_stay_quiet_in_development(settings):
 def test_a_wildcard_origin_or_host_is_refused(production, name, value):
     setattr(production, name, value)
     assert "issuer.E006" in ids(check_issuer_production(None))
-    assert "sso_client.E006" in ids(check_sso_client_production(None))
+    assert "webguard.E006" in ids(check_relying_production(None))
 
 
 @pytest.mark.parametrize(
@@ -69,20 +70,20 @@ def test_a_wildcard_origin_or_host_is_refused(production, name, value):
 def test_a_missing_or_weak_secret_is_refused(production, secret):
     production.SECRET_KEY = secret
     assert "issuer.E005" in ids(check_issuer_production(None))
-    assert "sso_client.E005" in ids(check_sso_client_production(None))
+    assert "webguard.E005" in ids(check_relying_production(None))
 
 
 def test_debug_is_refused(production):
     production.DEBUG = True
     assert "issuer.E003" in ids(check_issuer_configuration(None))
-    assert "sso_client.E008" in ids(check_sso_client_production(None))
+    assert "webguard.E008" in ids(check_relying_production(None))
 
 
 def test_mixed_schemes_are_refused_even_though_they_switch_production_off(production):
     production.HTTPS = False
     production.SITE_ORIGINS = [ORIGINS[0], "http://orders.example.com", ORIGINS[2]]
     assert "issuer.E007" in ids(check_issuer_production(None))
-    assert "sso_client.E007" in ids(check_sso_client_production(None))
+    assert "webguard.E007" in ids(check_relying_production(None))
 
 
 @pytest.mark.parametrize("algorithms", [["HS256"], ["RS256", "HS512"], ["none"], ["RS256", "none"], []])

@@ -153,3 +153,17 @@ def test_the_issuer_unreachable_means_no_call(network, auth, monkeypatch):
         call(auth)
     assert network.bearers() == []
     assert service_calls.cache.get(auth.cache_key) is None
+
+
+def test_the_credentials_default_to_the_sites_service_client(network, settings):
+    settings.SSO_CLIENT = {**settings.SSO_CLIENT, "SERVICE_CLIENT_ID": "reports", "SERVICE_CLIENT_SECRET": "s3cret"}
+    call(ServiceTokenAuth(audience="billing", scope="charge"))
+    body = network.calls_to("/api/service-token/")[0][1]
+    assert (body["client_id"], body["client_secret"]) == ("reports", "s3cret")
+
+
+def test_no_service_client_configured_means_no_call(network, settings):
+    settings.SSO_CLIENT = {**settings.SSO_CLIENT, "SERVICE_CLIENT_ID": None}
+    with pytest.raises(ServiceTokenUnavailable, match="SERVICE_CLIENT_ID"):
+        ServiceTokenAuth(audience="billing", scope="charge")
+    assert network.requests == []
