@@ -20,6 +20,7 @@ from .serializers import OrderSerializer
 logger = logging.getLogger(__name__)
 
 PRODUCTS_DOWN = "The product catalogue is unavailable; try again shortly."
+KEY_REUSED = "This Idempotency-Key was already used for a different order; send a new key for a new order."
 PRODUCTS_AUTH_DOWN = (
     "Orders cannot reach the product catalogue right now (sign-on service unavailable); try again shortly."
 )
@@ -79,9 +80,7 @@ def request_hash(lines: list[dict]) -> str:
 def _placed_with_key(*, user: SSOUser, idempotency_key: str, lines_hash: str) -> Order | None:
     earlier = Order.objects.filter(owner_sub=user.sub, idempotency_key=idempotency_key).first()
     if earlier is not None and earlier.request_hash != lines_hash:
-        raise IdempotencyKeyReused(
-            "This Idempotency-Key was already used for a different order; send a new key for a new order."
-        )
+        raise IdempotencyKeyReused(KEY_REUSED)
     return earlier
 
 
@@ -98,7 +97,8 @@ def _release_quietly(reserved: list[tuple[str, str]]) -> None:
         try:
             products_client.stock_release(sku=sku, reference=reference)
         except (products_client.ProductsUnavailable, products_client.ProductNotFound) as e:
-            # The stock stays reserved at products under this reference until someone releases it.
+            # The stock stays reserved at products under this reference until its grace period ends (the
+            # reservation is never confirmed, so products' stale sweep puts it back).
             logger.error("orders event=release_failed sku=%s reference=%s error=%s", sku, reference, type(e).__name__)
 
 
@@ -124,10 +124,10 @@ def order_place(*, user: SSOUser, lines: list[dict], idempotency_key: str = "") 
     if sum(line["quantity"] for line in lines) > limit:
         raise TooManyItems(f"An order may hold at most {limit} items.")
     lines_hash = request_hash(lines)
-    if idempotency_key and (
-        earlier := _placed_with_key(user=user, idempotency_key=idempotency_key, lines_hash=lines_hash)
-    ):
-        return earlier
+    if idempotency_key:
+        earlier = _placed_with_key(user=user, idempotency_key=idempotency_key, lines_hash=lines_hash)
+        if earlier is not None:
+            return earlier
     orders_expire(limit=EXPIRE_WHILE_PLACING)
     orders_confirm(limit=CONFIRM_WHILE_PLACING)
     reserved: list[tuple[str, str]] = []
@@ -157,10 +157,10 @@ def order_place(*, user: SSOUser, lines: list[dict], idempotency_key: str = "") 
         committed = True
     except IntegrityError:
         # A request with the same key committed while this one waited to insert (before reserving anything).
-        earlier = idempotency_key and _placed_with_key(
-            user=user, idempotency_key=idempotency_key, lines_hash=lines_hash
-        )
-        if not earlier:
+        if not idempotency_key:
+            raise
+        earlier = _placed_with_key(user=user, idempotency_key=idempotency_key, lines_hash=lines_hash)
+        if earlier is None:
             raise
         return earlier
     except products_client.ProductNotFound as e:
@@ -169,9 +169,7 @@ def order_place(*, user: SSOUser, lines: list[dict], idempotency_key: str = "") 
         raise OutOfStock(f"Not enough stock of {e} for this order.") from e
     except products_client.ReferenceInUse as e:
         # Only a retry with the key of an attempt that never committed, but with other quantities, gets here.
-        raise IdempotencyKeyReused(
-            "This Idempotency-Key was already used for a different order; send a new key for a new order."
-        ) from e
+        raise IdempotencyKeyReused(KEY_REUSED) from e
     except products_client.ProductsUnavailable as e:
         raise _unavailable(e) from e
     finally:
