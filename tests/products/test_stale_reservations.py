@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from apps.products import services
 from apps.products.models import Product, Reservation
+from tests.keys import mint_token
 from tests.products.test_reservations import client_with, service_token, stock
 
 pytestmark = pytest.mark.django_db
@@ -110,5 +111,6 @@ def test_a_retry_of_a_reservation_under_the_same_reference_does_not_reserve_twic
 
 def test_confirming_needs_the_service_scope_and_a_well_formed_order(mug, orders_service):
     assert confirm(client_with(service_token(scope="other")), "o-1").status_code == 403
+    assert confirm(client_with(mint_token(username="bob", staff=True)), "o-1").status_code == 401, "people never"
     assert confirm(orders_service, "has spaces").status_code == 400
     assert orders_service.get("/api/products/reservations/confirm/").status_code == 405
