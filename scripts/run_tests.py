@@ -30,6 +30,7 @@ GROUPS = [
     ("settings.issuer", ["tests/revocation"]),
     ("settings.issuer", ["tests/browser"]),
     ("settings.issuer", ["tests/integration"]),
+    ("settings.issuer", ["tests/faults"]),
     ("settings.issuer", ["tests/scale"]),
     ("settings.issuer", ["tests/issuer"]),
     ("settings.orders", ["tests/sso_client", "tests/orders"]),
@@ -49,6 +50,7 @@ SERVICES_PATHS = {
     # Their stacks (tests/servers.running_stack) move to fresh PostgreSQL databases and Redis.
     "tests/integration",
     "tests/browser",
+    "tests/faults",
 }
 SERVICES_ARGS = ["--storage-only"]
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")

@@ -1,6 +1,7 @@
 """How orders talks to products: over HTTP and as itself (sso_client.service_calls: a service token with
-`sub` service:orders, `aud` products, scope stock:reserve), to reserve stock for an order's lines and to
-release it; products' answers become the errors orders' rules handle."""
+`sub` service:orders, `aud` products, scope stock:reserve), to reserve stock for an order's lines, to confirm
+an order's reservations once it is saved, and to release them; products' answers become the errors orders'
+rules handle."""
 
 import logging
 from decimal import Decimal, InvalidOperation
@@ -31,6 +32,10 @@ class ProductNotFound(Exception):
 
 class OutOfStock(Exception):
     """products has less of that SKU in stock than asked for."""
+
+
+class ReferenceInUse(Exception):
+    """products already holds a different quantity of that SKU under that reference."""
 
 
 def products_auth() -> service_calls.ServiceTokenAuth:
@@ -67,13 +72,17 @@ def _code(response: requests.Response) -> str:
         return ""
 
 
-def stock_reserve(*, sku: str, quantity: int, reference: str) -> Decimal:
-    """Reserve `quantity` of `sku` under `reference`; return products' unit price for it."""
-    response = _post(f"/api/products/{quote(sku, safe='')}/reserve/", {"quantity": quantity, "reference": reference})
+def stock_reserve(*, sku: str, quantity: int, reference: str, order: str) -> Decimal:
+    """Reserve `quantity` of `sku` under `reference`, a line of `order`; return products' unit price for it.
+    The same reference again returns the same reservation: a retry never reserves twice."""
+    body = {"quantity": quantity, "reference": reference, "order": order}
+    response = _post(f"/api/products/{quote(sku, safe='')}/reserve/", body)
     if response.status_code == 404:
         raise ProductNotFound(sku)
     if response.status_code == 409 and _code(response) == "out_of_stock":
         raise OutOfStock(sku)
+    if response.status_code == 409 and _code(response) == "reference_in_use":
+        raise ReferenceInUse(sku)
     if response.status_code not in (200, 201):
         logger.warning("products_client event=reserve_refused status=%s", response.status_code)
         raise ProductsUnavailable(f"HTTP {response.status_code}")
@@ -95,3 +104,17 @@ def stock_release(*, sku: str, reference: str) -> int:
         return int(response.json()["released"])
     except (ValueError, KeyError, TypeError) as e:
         raise ProductsUnavailable("malformed release") from e
+
+
+def reservations_confirm(*, order: str) -> tuple[int, int]:
+    """Confirm the reservations of a saved `order`, so that products keeps them past its grace period; return
+    (confirmed, released): how many are held, and how many products had already put back."""
+    response = _post("/api/products/reservations/confirm/", {"order": order})
+    if response.status_code != 200:
+        logger.warning("products_client event=confirm_refused status=%s", response.status_code)
+        raise ProductsUnavailable(f"HTTP {response.status_code}")
+    try:
+        body = response.json()
+        return int(body["confirmed"]), int(body["released"])
+    except (ValueError, KeyError, TypeError) as e:
+        raise ProductsUnavailable("malformed confirmation") from e

@@ -1,4 +1,4 @@
-"""Product input and output, and what services send to reserve and release stock."""
+"""Product input and output, and what services send to reserve, confirm and release stock."""
 
 from decimal import Decimal
 
@@ -22,7 +22,14 @@ REFERENCE_PATTERN = r"^[A-Za-z0-9:._-]+$"
 class ReserveSerializer(serializers.Serializer):
     quantity = serializers.IntegerField(min_value=1, max_value=100000)
     reference = serializers.RegexField(REFERENCE_PATTERN, max_length=100, help_text="Yours, e.g. an order line.")
+    order = serializers.RegexField(
+        REFERENCE_PATTERN, max_length=100, required=False, help_text="The order it belongs to (default: reference)."
+    )
 
 
 class ReleaseSerializer(serializers.Serializer):
     reference = serializers.RegexField(REFERENCE_PATTERN, max_length=100)
+
+
+class ConfirmSerializer(serializers.Serializer):
+    order = serializers.RegexField(REFERENCE_PATTERN, max_length=100, help_text="The order whose lines you saved.")

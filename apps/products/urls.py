@@ -5,7 +5,7 @@ from rest_framework.routers import DefaultRouter
 
 from sso_client.views import AppHomeView
 
-from .views import ProductViewSet, ReleaseView, ReserveView
+from .views import ConfirmView, ProductViewSet, ReleaseView, ReserveView
 
 # The site's own home at `/` replaces the router's generic API root.
 router = DefaultRouter()
@@ -28,5 +28,6 @@ urlpatterns = [
     # For services only (a service token with scope stock:reserve), so not among the catalogue's actions.
     path("api/products/<str:sku>/reserve/", ReserveView.as_view(), name="product-reserve"),
     path("api/products/<str:sku>/release/", ReleaseView.as_view(), name="product-release"),
+    path("api/products/reservations/confirm/", ConfirmView.as_view(), name="reservations-confirm"),
     path("", include("sso_client.urls")),
 ]

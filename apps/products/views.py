@@ -1,7 +1,7 @@
 """The products API: anyone with products access reads; catalogue managers and staff write; services with
-scope stock:reserve reserve and release stock."""
+scope stock:reserve reserve, confirm and release stock."""
 
-from rest_framework import exceptions, status, viewsets
+from rest_framework import exceptions, pagination, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -11,16 +11,27 @@ from sso_client.permissions import HasRole, HasScope, IsSSOAuthenticated, IsStaf
 
 from . import services
 from .models import Product
-from .serializers import ProductSerializer, ReleaseSerializer, ReserveSerializer
+from .serializers import ConfirmSerializer, ProductSerializer, ReleaseSerializer, ReserveSerializer
 
 RESERVE_SCOPE = "stock:reserve"
 
 
+class ProductPages(pagination.PageNumberPagination):
+    """50 products a page; `?page_size=` asks for up to 200."""
+
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
 class ProductViewSet(viewsets.ModelViewSet):
-    """The product catalogue. Reading needs products access; writing, role `catalog_manager` or staff."""
+    """The product catalogue, a page at a time (`?page=2`, `?page_size=` up to 200; the answer's `results`,
+    with `next` and `previous` links). Reading needs products access; writing, role `catalog_manager` or
+    staff."""
 
     queryset = Product.objects.all()
     serializer_class = ProductSerializer
+    pagination_class = ProductPages
     lookup_field = "sku"
     permission_classes = [IsSSOAuthenticated & (ReadOnly | HasRole("catalog_manager") | IsStaff)]
 
@@ -47,8 +58,10 @@ class StockServiceView(APIView):
 
 
 class ReserveView(StockServiceView):
-    """POST `quantity` and your `reference`: that much is taken out of stock at the current price. 409 when
-    there is not enough; repeating a reservation returns it again rather than taking the stock twice."""
+    """POST `quantity`, your `reference` and the `order` it belongs to: that much is taken out of stock at the
+    current price. 409 when there is not enough; repeating a reservation returns it again rather than taking
+    the stock twice. Confirm the order once you have saved it: a reservation neither confirmed nor released
+    within the grace period (PRODUCTS_RESERVATION_GRACE_SECONDS) goes back into stock."""
 
     serializer_class = ReserveSerializer
 
@@ -58,7 +71,11 @@ class ReserveView(StockServiceView):
         data = serializer.validated_data
         try:
             reservation, created = services.stock_reserve(
-                sku=sku, quantity=data["quantity"], client=request.user.sub, reference=data["reference"]
+                sku=sku,
+                quantity=data["quantity"],
+                client=request.user.sub,
+                reference=data["reference"],
+                order_reference=data.get("order", ""),
             )
         except services.ProductNotFound as e:
             raise exceptions.NotFound() from e
@@ -71,6 +88,7 @@ class ReserveView(StockServiceView):
             "quantity": reservation.quantity,
             "unit_price": str(reservation.unit_price),
             "reference": reservation.reference,
+            "order": reservation.order_reference,
         }
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
@@ -90,3 +108,18 @@ class ReleaseView(StockServiceView):
         except services.ProductNotFound as e:
             raise exceptions.NotFound() from e
         return Response({"sku": sku, "reference": reference, "released": released})
+
+
+class ConfirmView(StockServiceView):
+    """POST the `order` you saved: every live reservation of it is confirmed and stays until you release it.
+    `confirmed` counts them; `released` counts those of the order already put back after the grace period (your
+    order no longer holds that stock). Confirming twice is harmless."""
+
+    serializer_class = ConfirmSerializer
+
+    def post(self, request: Request) -> Response:
+        serializer = ConfirmSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        order = serializer.validated_data["order"]
+        confirmed, released = services.reservations_confirm(client=request.user.sub, order_reference=order)
+        return Response({"order": order, "confirmed": confirmed, "released": released})

@@ -192,5 +192,5 @@ def test_concurrent_orders_never_take_stock_below_zero_on_postgresql(pg_stack):
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [201] * 3 + [409] * 9, [r.text for r in responses if r.status_code not in (201, 409)]
     assert stock_of(pg_stack, bob, "tshirt-logo") == 0
-    mine = requests.get(f"{pg_stack.internal['orders']}/api/orders/", headers=bearer(bob), timeout=10).json()
+    mine = requests.get(f"{pg_stack.internal['orders']}/api/orders/", headers=bearer(bob), timeout=10).json()["results"]
     assert sum(line["sku"] == "tshirt-logo" for order in mine for line in order["lines"]) == 3

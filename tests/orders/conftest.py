@@ -19,21 +19,35 @@ class FakeProducts:
 
     stock: dict[str, int] = field(default_factory=lambda: dict.fromkeys(PRICES, 100))
     reservations: dict[str, tuple[str, int]] = field(default_factory=dict)
+    orders: dict[str, str] = field(default_factory=dict)  # reservation reference -> order reference
+    confirmed: set[str] = field(default_factory=set)  # confirmed reservation references
     calls: list[tuple[str, str, str]] = field(default_factory=list)
     down: bool = False
 
-    def stock_reserve(self, *, sku: str, quantity: int, reference: str) -> Decimal:
+    def stock_reserve(self, *, sku: str, quantity: int, reference: str, order: str) -> Decimal:
         self.calls.append(("reserve", sku, reference))
         if self.down:
             raise products_client.ProductsUnavailable("connection refused")
         if sku not in PRICES:
             raise products_client.ProductNotFound(sku)
+        if reference in self.reservations and self.reservations[reference] != (sku, quantity):
+            raise products_client.ReferenceInUse(sku)
         if reference not in self.reservations:
             if self.stock[sku] < quantity:
                 raise products_client.OutOfStock(sku)
             self.stock[sku] -= quantity
             self.reservations[reference] = (sku, quantity)
+            self.orders[reference] = order
         return PRICES[sku]
+
+    def reservations_confirm(self, *, order: str) -> tuple[int, int]:
+        self.calls.append(("confirm", "", order))
+        if self.down:
+            raise products_client.ProductsUnavailable("connection refused")
+        lines = {reference for reference, of in self.orders.items() if of == order}
+        live = lines & set(self.reservations)
+        self.confirmed |= live
+        return len(live), len(lines - live - self.confirmed)
 
     def stock_release(self, *, sku: str, reference: str) -> int:
         self.calls.append(("release", sku, reference))
@@ -56,6 +70,7 @@ def products(monkeypatch) -> FakeProducts:
     fake = FakeProducts()
     monkeypatch.setattr(products_client, "stock_reserve", fake.stock_reserve)
     monkeypatch.setattr(products_client, "stock_release", fake.stock_release)
+    monkeypatch.setattr(products_client, "reservations_confirm", fake.reservations_confirm)
     return fake
 
 

@@ -75,22 +75,22 @@ def test_products_down_is_a_clean_503_and_nothing_is_written(bob, products):
         "detail": "The product catalogue is unavailable; try again shortly.",
         "code": "service_unavailable",
     }
-    assert bob.get("/api/orders/").json() == []
+    assert bob.get("/api/orders/").json()["results"] == []
     assert Order.objects.count() == 0
 
 
 def test_people_see_only_their_own_orders(bob, dave):
     bob.post("/api/orders/", {"sku": "mug-blue"}, format="json")
-    assert dave.get("/api/orders/").json() == []
-    assert len(bob.get("/api/orders/").json()) == 1
-    order_id = bob.get("/api/orders/").json()[0]["id"]
+    assert dave.get("/api/orders/").json()["results"] == []
+    assert len(bob.get("/api/orders/").json()["results"]) == 1
+    order_id = bob.get("/api/orders/").json()["results"][0]["id"]
     assert dave.get(f"/api/orders/{order_id}/").status_code == 404
 
 
 def test_staff_see_all_orders(bob):
     bob.post("/api/orders/", {"sku": "mug-blue"}, format="json")
     staff = client_for("1", "alice", staff=True)
-    assert len(staff.get("/api/orders/").json()) == 1
+    assert len(staff.get("/api/orders/").json()["results"]) == 1
 
 
 def test_owner_cancels_a_pending_order_once(bob, dave):

@@ -56,8 +56,8 @@ def network(monkeypatch) -> OrdersNetwork:
 
 
 def test_the_service_token_is_fetched_once_and_cached(network):
-    assert products_client.stock_reserve(sku="mug-blue", quantity=1, reference="r1") == Decimal("9.50")
-    products_client.stock_reserve(sku="mug-blue", quantity=1, reference="r2")
+    assert products_client.stock_reserve(sku="mug-blue", quantity=1, reference="r1", order="o1") == Decimal("9.50")
+    products_client.stock_reserve(sku="mug-blue", quantity=1, reference="r2", order="o1")
     assert network.tokens_issued == 1
     token_request = network.requests[0]
     assert token_request[0] == f"{settings.SSO_CLIENT['ISSUER_INTERNAL_URL']}/api/service-token/"
@@ -74,7 +74,7 @@ def test_the_service_token_is_fetched_once_and_cached(network):
 
 def test_a_401_from_products_renews_the_token_once(network):
     network.products_replies = [response(401, {"detail": "x", "code": "token_not_valid"})]
-    products_client.stock_reserve(sku="mug-blue", quantity=1, reference="r1")
+    products_client.stock_reserve(sku="mug-blue", quantity=1, reference="r1", order="o1")
     assert network.tokens_issued == 2
     assert [call[2]["Authorization"] for call in network.products_calls()] == ["Bearer svc-1", "Bearer svc-2"]
 
@@ -82,7 +82,7 @@ def test_a_401_from_products_renews_the_token_once(network):
 def test_two_401s_mean_products_is_unavailable(network):
     network.products_replies = [response(401, {}), response(401, {})]
     with pytest.raises(products_client.ProductsUnavailable):
-        products_client.stock_reserve(sku="mug-blue", quantity=1, reference="r1")
+        products_client.stock_reserve(sku="mug-blue", quantity=1, reference="r1", order="o1")
 
 
 @pytest.mark.parametrize(
@@ -90,7 +90,7 @@ def test_two_401s_mean_products_is_unavailable(network):
     [
         (response(404, {"detail": "Not found.", "code": "not_found"}), products_client.ProductNotFound),
         (response(409, {"detail": "x", "code": "out_of_stock"}), products_client.OutOfStock),
-        (response(409, {"detail": "x", "code": "reference_in_use"}), products_client.ProductsUnavailable),
+        (response(409, {"detail": "x", "code": "reference_in_use"}), products_client.ReferenceInUse),
         (response(403, {"detail": "x", "code": "permission_denied"}), products_client.ProductsUnavailable),
         (response(500, b"<html>oops</html>"), products_client.ProductsUnavailable),
         (response(201, b"not json"), products_client.ProductsUnavailable),
@@ -100,13 +100,13 @@ def test_two_401s_mean_products_is_unavailable(network):
 def test_products_answers_map_to_errors(network, reply, error):
     network.products_replies = [reply]
     with pytest.raises(error):
-        products_client.stock_reserve(sku="mug-blue", quantity=1, reference="r1")
+        products_client.stock_reserve(sku="mug-blue", quantity=1, reference="r1", order="o1")
 
 
 def test_products_down_means_products_is_unavailable(network):
     network.products_down = True
     with pytest.raises(products_client.ProductsUnavailable):
-        products_client.stock_reserve(sku="mug-blue", quantity=1, reference="r1")
+        products_client.stock_reserve(sku="mug-blue", quantity=1, reference="r1", order="o1")
 
 
 def test_release_reports_the_quantity_put_back(network):
@@ -115,10 +115,22 @@ def test_release_reports_the_quantity_put_back(network):
     assert network.products_calls()[0][1] == {"reference": "r1"}
 
 
+def test_a_reservation_names_its_order_and_a_confirmation_reports_what_is_held(network):
+    products_client.stock_reserve(sku="mug-blue", quantity=2, reference="o1-0", order="o1")
+    assert network.products_calls()[0][1] == {"quantity": 2, "reference": "o1-0", "order": "o1"}
+    network.products_replies = [response(200, {"order": "o1", "confirmed": 1, "released": 0})]
+    assert products_client.reservations_confirm(order="o1") == (1, 0)
+    assert network.products_calls()[1][1] == {"order": "o1"}
+    for reply in (response(500, b"oops"), response(200, {"order": "o1"})):
+        network.products_replies = [reply]
+        with pytest.raises(products_client.ProductsUnavailable):
+            products_client.reservations_confirm(order="o1")
+
+
 def test_issuer_down_means_no_token_and_a_clear_503(network):
     network.issuer_down = True
     with pytest.raises(products_client.ServiceTokenUnavailable):
-        products_client.stock_reserve(sku="mug-blue", quantity=1, reference="r1")
+        products_client.stock_reserve(sku="mug-blue", quantity=1, reference="r1", order="o1")
     bob = APIClient()
     bob.credentials(HTTP_AUTHORIZATION=f"Bearer {mint_token(sub='2', username='bob')}")
     placed = bob.post("/api/orders/", {"sku": "mug-blue"}, format="json")

@@ -28,13 +28,14 @@ NEW = {"sku": "cap-red", "name": "Red cap", "price": "12.00", "stock": 5}
 def test_anyone_with_products_access_reads(mug):
     response = client_for(username="bob").get("/api/products/")
     assert response.status_code == 200
-    assert response.json() == [
+    listed = response.json()["results"]
+    assert listed == [
         {
             "sku": "mug-blue",
             "name": "Blue mug",
             "price": "9.50",
             "stock": 10,
-            "updated_at": response.json()[0]["updated_at"],
+            "updated_at": listed[0]["updated_at"],
         }
     ]
     assert client_for().get("/api/products/mug-blue/").json()["price"] == "9.50"
@@ -82,3 +83,27 @@ def test_duplicate_sku_is_400(mug):
     response = client_for(roles=["catalog_manager"]).post("/api/products/", {**NEW, "sku": "mug-blue"}, format="json")
     assert response.status_code == 400
     assert "sku" in response.json()
+
+
+def test_the_catalogue_comes_a_page_at_a_time():
+    Product.objects.bulk_create(
+        Product(sku=f"item-{n:03}", name=f"Item {n}", price=Decimal("1.00"), stock=1) for n in range(120)
+    )
+    bob = client_for(username="bob")
+    first = bob.get("/api/products/").json()
+    assert (first["count"], len(first["results"]), first["previous"]) == (120, 50, None)
+    assert first["next"].endswith("/api/products/?page=2")
+    last = bob.get("/api/products/?page=3").json()
+    assert [p["sku"] for p in last["results"]] == [f"item-{n:03}" for n in range(100, 120)]
+    assert last["next"] is None
+    assert len(bob.get("/api/products/?page_size=500").json()["results"]) == 120, "up to the maximum of 200"
+    assert len(bob.get("/api/products/?page_size=7").json()["results"]) == 7
+    assert bob.get("/api/products/?page=9").status_code == 404
+
+
+def test_the_browsable_catalogue_shows_its_pages():
+    Product.objects.bulk_create(
+        Product(sku=f"item-{n:03}", name=f"Item {n}", price=Decimal("1.00"), stock=1) for n in range(60)
+    )
+    page = client_for(username="bob").get("/api/products/", HTTP_ACCEPT="text/html").content.decode()
+    assert 'class="pagination' in page and "?page=2" in page

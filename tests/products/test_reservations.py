@@ -52,7 +52,13 @@ def stock() -> int:
 def test_a_service_reserves_stock_and_gets_the_price(mug, orders_service):
     response = reserve(orders_service, 2)
     assert response.status_code == 201
-    assert response.json() == {"sku": "mug-blue", "quantity": 2, "unit_price": "9.50", "reference": "order-1-0"}
+    assert response.json() == {
+        "sku": "mug-blue",
+        "quantity": 2,
+        "unit_price": "9.50",
+        "reference": "order-1-0",
+        "order": "order-1-0",
+    }
     assert stock() == 3
     reservation = Reservation.objects.get()
     assert (reservation.client, reservation.reference, reservation.quantity) == ("service:orders", "order-1-0", 2)

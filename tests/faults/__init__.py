@@ -1,0 +1,1 @@
+"""Faults injected into real servers: what a crash or a hang must not lose."""
