@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.crypto import constant_time_compare, salted_hmac
 from webauthn import (
     generate_authentication_options,
@@ -37,6 +37,7 @@ from webauthn.helpers.structs import (
     ResidentKeyRequirement,
     UserVerificationRequirement,
 )
+from webauthn.registration.verify_registration_response import VerifiedRegistration
 
 from .. import clock
 from ..models import AuditEvent, WebAuthnChallenge, WebAuthnCredential
@@ -197,13 +198,25 @@ def registration_complete(
         )
     except (WebAuthnException, KeyError, TypeError, ValueError) as e:
         raise PasskeyRejected(f"registration does not verify: {type(e).__name__}") from e
-    credential_id = bytes_to_base64url(verified.credential_id)
-    if WebAuthnCredential.objects.filter(credential_id=credential_id).exists():
+    if WebAuthnCredential.objects.filter(credential_id=bytes_to_base64url(verified.credential_id)).exists():
         raise PasskeyRejected("credential already registered")
+    try:
+        with transaction.atomic():
+            passkey = _passkey_create(user=user, credential=credential, verified=verified, name=name)
+    except IntegrityError as e:  # the same credential registered meanwhile, by a concurrent request
+        raise PasskeyRejected("credential already registered") from e
+    audit_record(kind=AuditEvent.Kind.MFA_ENROLLED, user=user, ip=ip, detail=f"passkey id={passkey.pk}")
+    return passkey
+
+
+def _passkey_create(
+    *, user: AbstractBaseUser, credential: dict, verified: VerifiedRegistration, name: str
+) -> WebAuthnCredential:
+    credential_id = bytes_to_base64url(verified.credential_id)
     response = credential.get("response") or {}
-    transports = [name for name in response.get("transports") or [] if name in _KNOWN_TRANSPORTS]
+    transports = [transport for transport in response.get("transports") or [] if transport in _KNOWN_TRANSPORTS]
     cred_props = (credential.get("clientExtensionResults") or {}).get("credProps") or {}
-    passkey = WebAuthnCredential.objects.create(
+    return WebAuthnCredential.objects.create(
         user=user,
         name=(name.strip() or "Passkey")[:MAX_NAME_LENGTH],
         credential_id=credential_id,
@@ -213,8 +226,6 @@ def registration_complete(
         is_discoverable=cred_props.get("rk") is True,
         backed_up=verified.credential_backed_up,
     )
-    audit_record(kind=AuditEvent.Kind.MFA_ENROLLED, user=user, ip=ip, detail=f"passkey id={passkey.pk}")
-    return passkey
 
 
 def authentication_begin(*, user: AbstractBaseUser | None, binding: str) -> str:
@@ -331,20 +342,7 @@ def _assertion_verify(
     )
 
 
-def passkey_rename(*, user: AbstractBaseUser, passkey_id: int, name: str, ip: str | None = None) -> bool:
-    """Rename one of the person's passkeys; False when it is not theirs."""
-    name = name.strip()[:MAX_NAME_LENGTH]
-    if not name:
-        return False
-    renamed = WebAuthnCredential.objects.filter(user=user, pk=passkey_id).update(name=name)
-    if renamed:
-        audit_record(kind=AuditEvent.Kind.MFA_RENAMED, user=user, ip=ip, detail=f"passkey id={passkey_id}")
-    return bool(renamed)
-
-
-def passkey_remove(*, user: AbstractBaseUser, passkey_id: int, ip: str | None = None) -> bool:
-    """Remove one of the person's passkeys; False when it is not theirs."""
-    deleted, _by_model = WebAuthnCredential.objects.filter(user=user, pk=passkey_id).delete()
-    if deleted:
-        audit_record(kind=AuditEvent.Kind.MFA_REMOVED, user=user, ip=ip, detail=f"passkey id={passkey_id}")
-    return bool(deleted)
+def passkey_remove(*, passkey: WebAuthnCredential, ip: str | None = None) -> None:
+    """Remove one of a person's passkeys (the account page checked that it is theirs and that they re-authenticated)."""
+    passkey.delete()
+    audit_record(kind=AuditEvent.Kind.MFA_REMOVED, user=passkey.user, ip=ip, detail=f"passkey={passkey.name[:100]}")
