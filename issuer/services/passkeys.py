@@ -57,9 +57,10 @@ class PasskeyRejected(Exception):
     """The ceremony failed: no such challenge (expired, used, another browser's), no such passkey, or a response
     that does not verify. `reason` is for logs and the audit trail, never for the person."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, owner: AbstractBaseUser | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.owner = owner  # whose passkey it was, when the refusal knows (a clone): the audit names them
 
 
 class PasskeyCloned(PasskeyRejected):
@@ -272,7 +273,7 @@ def authentication_complete(
         assertion = _assertion_verify(credential=credential, binding=binding, user=user, ip=ip)
     except PasskeyRejected as e:
         logger.info("auth event=passkey_refused reason=%s ip=%s", e.reason, ip or "-")
-        audit_record(kind=AuditEvent.Kind.MFA_FAILED, user=user, ip=ip, detail=f"passkey: {e.reason}")
+        audit_record(kind=AuditEvent.Kind.MFA_FAILED, user=e.owner or user, ip=ip, detail=f"passkey: {e.reason}")
         raise
     throttles.attempt_succeeded(username=None, ip=ip, namespace=THROTTLE_NAMESPACE)
     audit_record(
@@ -329,7 +330,9 @@ def _assertion_verify(
                 presented,
                 ip or "-",
             )
-            raise PasskeyCloned(f"possible cloned authenticator: counter {presented} after {stored}")
+            raise PasskeyCloned(
+                f"possible cloned authenticator: counter {presented} after {stored}", owner=passkey.user
+            )
         passkey.sign_count = presented
         passkey.backed_up = verified.credential_backed_up
         passkey.last_used_at = clock.now()

@@ -162,6 +162,15 @@ def test_a_counter_gone_back_is_a_clone_refused_and_audited(users, authenticator
     assert sign_in(users["bob"], authenticator, count=6).user == users["bob"]
 
 
+def test_a_clone_used_passwordless_is_audited_against_the_passkeys_owner(users, authenticator):
+    register(users["bob"], authenticator)
+    sign_in(None, authenticator, count=4)
+    with pytest.raises(passkeys.PasskeyCloned):
+        sign_in(None, authenticator, count=1)
+    failed = AuditEvent.objects.get(kind=AuditEvent.Kind.MFA_FAILED)
+    assert failed.user == users["bob"] and "possible cloned authenticator" in failed.detail
+
+
 def test_a_counter_that_stays_zero_is_allowed(users, authenticator):
     register(users["bob"], authenticator)
     for _ in range(2):
