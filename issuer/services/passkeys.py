@@ -229,11 +229,12 @@ def _passkey_create(
     )
 
 
-def authentication_begin(*, user: AbstractBaseUser | None, binding: str) -> str:
+def authentication_begin(*, user: AbstractBaseUser | None, binding: str, verify_user: bool = False) -> str:
     """The options (JSON) for navigator.credentials.get(). For a second step (`user`: the person whose
     password was just checked) they list that person's passkeys; passwordless, none (the browser offers its
     discoverable credentials for this site) and the authenticator must verify the user: a passkey alone then
-    stands for two factors, something held and something known or been."""
+    stands for two factors, something held and something known or been. `verify_user` asks that of a
+    second step too, when nothing else was proved (a step-up of a sign-in too old to count)."""
     challenge = _challenge_issue(purpose=WebAuthnChallenge.Purpose.AUTHENTICATE, user=user, binding=binding)
     options = generate_authentication_options(
         rp_id=rp_id(),
@@ -241,7 +242,9 @@ def authentication_begin(*, user: AbstractBaseUser | None, binding: str) -> str:
         timeout=CHALLENGE_SECONDS * 1000,
         allow_credentials=_descriptors(user) if user is not None else [],
         user_verification=(
-            UserVerificationRequirement.PREFERRED if user is not None else UserVerificationRequirement.REQUIRED
+            UserVerificationRequirement.REQUIRED
+            if user is None or verify_user
+            else UserVerificationRequirement.PREFERRED
         ),
     )
     return options_to_json(options)
@@ -258,7 +261,7 @@ def passkey_amr(*, attachment: str | None, user_verified: bool) -> list[str]:
 
 
 def authentication_complete(
-    *, credential: Any, binding: str, user: AbstractBaseUser | None, ip: str | None = None
+    *, credential: Any, binding: str, user: AbstractBaseUser | None, ip: str | None = None, verify_user: bool = False
 ) -> PasskeyAssertion:
     """Verify a passkey assertion (the answer to authentication_begin's options): for `user`'s passkeys as a
     second step, or any active person's discoverable one with user verification (passwordless, `user` None).
@@ -270,7 +273,9 @@ def authentication_complete(
     if retry_after is not None:
         raise PasskeyThrottled(retry_after)
     try:
-        assertion = _assertion_verify(credential=credential, binding=binding, user=user, ip=ip)
+        assertion = _assertion_verify(
+            credential=credential, binding=binding, user=user, ip=ip, verify_user=verify_user or user is None
+        )
     except PasskeyRejected as e:
         logger.info("auth event=passkey_refused reason=%s ip=%s", e.reason, ip or "-")
         audit_record(kind=AuditEvent.Kind.MFA_FAILED, user=e.owner or user, ip=ip, detail=f"passkey: {e.reason}")
@@ -286,7 +291,7 @@ def authentication_complete(
 
 
 def _assertion_verify(
-    *, credential: Any, binding: str, user: AbstractBaseUser | None, ip: str | None
+    *, credential: Any, binding: str, user: AbstractBaseUser | None, ip: str | None, verify_user: bool
 ) -> PasskeyAssertion:
     if not isinstance(credential, dict) or not isinstance(credential.get("id"), str):
         raise PasskeyRejected("credential is not an object with an id")
@@ -314,7 +319,7 @@ def _assertion_verify(
             expected_origin=expected_origin(),
             credential_public_key=base64url_to_bytes(passkey.public_key),
             credential_current_sign_count=0,
-            require_user_verification=user is None,
+            require_user_verification=verify_user,
         )
     except (WebAuthnException, KeyError, TypeError, ValueError) as e:
         raise PasskeyRejected(f"assertion does not verify: {type(e).__name__}") from e

@@ -147,37 +147,39 @@ def register_verify(request: HttpRequest) -> HttpResponse:
 # ---- authentication (the sign-in and second-step pages) ------------------------------------------------
 
 
-def _ceremony(request: HttpRequest) -> tuple[dict, AbstractBaseUser | None]:
+def _ceremony(request: HttpRequest) -> tuple[dict, AbstractBaseUser | None, bool]:
     """The request's body and whose passkeys may answer: the pending person's for a second step ("mode":
     "second_factor", after a password), the signed-in person's to confirm it is them ("reauth", the account
-    page), anyone's for "passwordless" (None)."""
+    page), anyone's for "passwordless" (None); and whether the authenticator must verify the user (passwordless,
+    or a step-up that has no other factor left to count)."""
     body = _json_body(request)
     mode = body.get("mode")
     if mode == "passwordless":
-        return body, None
+        return body, None, True
     if mode == "reauth":
         signed_in = _signed_in(request)
         if signed_in is None:
             raise _Refused("Not signed in.", "not_signed_in", 401)
-        return body, signed_in[0]
+        return body, signed_in[0], False
     pending = mfa.pending_read(request) if mode == "second_factor" else None
     if pending is None:
         raise _Refused("Sign in with your password first.", "no_pending_sign_in", 400)
-    return body, pending.user
+    return body, pending.user, not any(method in mfa.FACTOR_METHODS for method in pending.amr)
 
 
 @_answers_refusals
 def authenticate_options(request: HttpRequest) -> HttpResponse:
     """Options for navigator.credentials.get()."""
-    _body_read, user = _ceremony(request)
+    _body_read, user, verify_user = _ceremony(request)
     binding = _binding(request)
-    return _options(passkeys.authentication_begin(user=user, binding=binding), binding=binding)
+    options = passkeys.authentication_begin(user=user, binding=binding, verify_user=verify_user)
+    return _options(options, binding=binding)
 
 
 @_answers_refusals
 def authenticate_verify(request: HttpRequest) -> HttpResponse:
     """The assertion: on success the browser session starts (or steps up) and the answer says where to go."""
-    body, user = _ceremony(request)
+    body, user, verify_user = _ceremony(request)
     mode = body.get("mode")
     try:
         assertion = passkeys.authentication_complete(
@@ -185,6 +187,7 @@ def authenticate_verify(request: HttpRequest) -> HttpResponse:
             binding=request.COOKIES.get(_binding_cookie_name(), ""),
             user=user,
             ip=client_ip(request),
+            verify_user=verify_user,
         )
     except passkeys.PasskeyThrottled as e:
         response = _error("Too many failed attempts. Try again later.", "throttled", 429)

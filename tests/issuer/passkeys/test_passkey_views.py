@@ -143,3 +143,30 @@ def test_registration_after_five_minutes_needs_re_authentication(browser, users,
         response = post_json(browser, "/passkeys/register/options/", {}, token=token)
     assert response.status_code == 403 and response.json()["code"] == "reauth_required"
     assert not WebAuthnCredential.objects.exists()
+
+
+def test_a_passkey_steps_the_same_session_up(browser, users, authenticator):
+    sign_in_with_password(browser, "bob")
+    register_passkey(browser, authenticator)
+    sid = SSOAccessToken(browser.cookies["sso_access"].value, verify=False)["sid"]
+    assert browser.get("/login/step-up/", {"next": "/account/"}).status_code == 200
+    token = csrf_token(browser, "/account/")
+    options = post_json(browser, "/passkeys/authenticate/options/", {"mode": "second_factor"}, token=token).json()
+    assert options["userVerification"] == "preferred", "the password of this fresh sign-in still counts"
+    body = {"mode": "second_factor", "credential": authenticator.get(options)}
+    assert post_json(browser, "/passkeys/authenticate/verify/", body, token=token).json() == {"redirect": "/account/"}
+    session = SSOSession.objects.get(sid=sid)
+    assert session.revoked_at is None and session.amr == ["pwd", "swk", "user", "mfa"]
+    assert SSOAccessToken(browser.cookies["sso_access"].value, verify=False)["sid"] == sid
+
+
+def test_a_step_up_of_an_old_sign_in_needs_a_user_verifying_passkey(browser, users, authenticator):
+    sign_in_with_password(browser, "bob")
+    register_passkey(browser, authenticator)
+    browser.get("/login/step-up/", {"next": "/account/", "max_age": "0"})
+    token = csrf_token(browser, "/account/")
+    options = post_json(browser, "/passkeys/authenticate/options/", {"mode": "second_factor"}, token=token).json()
+    assert options["userVerification"] == "required"
+    authenticator.user_verifying = False
+    body = {"mode": "second_factor", "credential": authenticator.get(options)}
+    assert post_json(browser, "/passkeys/authenticate/verify/", body, token=token).status_code == 400
