@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils.crypto import constant_time_compare, salted_hmac
 from webauthn import (
     generate_authentication_options,
@@ -49,6 +49,9 @@ logger = logging.getLogger(__name__)
 CHALLENGE_SECONDS = 120
 RP_NAME = "Single sign-on"
 THROTTLE_NAMESPACE = "passkey"
+# Sign-in challenges one address may ask for in a window: far more than a person pressing the button.
+CHALLENGES_PER_ADDRESS = 60
+CHALLENGE_WINDOW_SECONDS = 60
 MAX_NAME_LENGTH = 100
 _KNOWN_TRANSPORTS = {transport.value for transport in AuthenticatorTransport}
 
@@ -229,12 +232,31 @@ def _passkey_create(
     )
 
 
-def authentication_begin(*, user: AbstractBaseUser | None, binding: str, verify_user: bool = False) -> str:
+def _challenge_budget_spend(*, ip: str | None) -> None:
+    """Count one sign-in challenge against the address's budget (PasskeyThrottled past it). The options
+    endpoint answers anyone, and each answer is a row: a flood from one address stops here, not in the table."""
+    if not ip:
+        return
+    try:
+        count, ends = throttles.counter_increment(
+            scope="passkey-challenge-ip", identity=ip, window_seconds=CHALLENGE_WINDOW_SECONDS
+        )
+    except DatabaseError as e:
+        logger.error("auth event=throttle_store_unavailable namespace=passkey error=%s", type(e).__name__)
+        raise PasskeyThrottled(throttles.STORE_UNAVAILABLE_RETRY_SECONDS) from e
+    if count > CHALLENGES_PER_ADDRESS:
+        raise PasskeyThrottled(max(1, int((ends - clock.now()).total_seconds())))
+
+
+def authentication_begin(
+    *, user: AbstractBaseUser | None, binding: str, verify_user: bool = False, ip: str | None = None
+) -> str:
     """The options (JSON) for navigator.credentials.get(). For a second step (`user`: the person whose
     password was just checked) they list that person's passkeys; passwordless, none (the browser offers its
     discoverable credentials for this site) and the authenticator must verify the user: a passkey alone then
     stands for two factors, something held and something known or been. `verify_user` asks that of a
     second step too, when nothing else was proved (a step-up of a sign-in too old to count)."""
+    _challenge_budget_spend(ip=ip)
     challenge = _challenge_issue(purpose=WebAuthnChallenge.Purpose.AUTHENTICATE, user=user, binding=binding)
     options = generate_authentication_options(
         rp_id=rp_id(),

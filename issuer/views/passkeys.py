@@ -49,6 +49,12 @@ def _body(request: HttpRequest) -> dict | None:
     return body if isinstance(body, dict) else None
 
 
+def _throttled(error: passkeys.PasskeyThrottled) -> JsonResponse:
+    response = _error("Too many attempts. Try again later.", "throttled", 429)
+    response["Retry-After"] = str(error.retry_after)
+    return response
+
+
 def _binding(request: HttpRequest) -> str:
     """This browser's binding value: the one its cookie holds (so two tabs' ceremonies both work), or a new one."""
     value = request.COOKIES.get(_binding_cookie_name(), "")
@@ -172,7 +178,12 @@ def authenticate_options(request: HttpRequest) -> HttpResponse:
     """Options for navigator.credentials.get()."""
     _body_read, user, verify_user = _ceremony(request)
     binding = _binding(request)
-    options = passkeys.authentication_begin(user=user, binding=binding, verify_user=verify_user)
+    try:
+        options = passkeys.authentication_begin(
+            user=user, binding=binding, verify_user=verify_user, ip=client_ip(request)
+        )
+    except passkeys.PasskeyThrottled as e:
+        return _throttled(e)
     return _options(options, binding=binding)
 
 
@@ -190,9 +201,7 @@ def authenticate_verify(request: HttpRequest) -> HttpResponse:
             verify_user=verify_user,
         )
     except passkeys.PasskeyThrottled as e:
-        response = _error("Too many failed attempts. Try again later.", "throttled", 429)
-        response["Retry-After"] = str(e.retry_after)
-        return response
+        return _throttled(e)
     except passkeys.PasskeyRejected:
         return _error("This passkey was not accepted.", "passkey_rejected", 400)
     if mode == "reauth":

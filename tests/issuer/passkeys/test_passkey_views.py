@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 
 from issuer import clock
-from issuer.models import SSOSession, WebAuthnCredential
+from issuer.models import SSOSession, WebAuthnChallenge, WebAuthnCredential
 from issuer.services import passkeys
 from issuer.signing.tokens import SSOAccessToken
 
@@ -170,3 +170,14 @@ def test_a_step_up_of_an_old_sign_in_needs_a_user_verifying_passkey(browser, use
     authenticator.user_verifying = False
     body = {"mode": "second_factor", "credential": authenticator.get(options)}
     assert post_json(browser, "/passkeys/authenticate/verify/", body, token=token).status_code == 400
+
+
+def test_sign_in_challenges_are_budgeted_per_address(browser, users, monkeypatch):
+    monkeypatch.setattr(passkeys, "CHALLENGES_PER_ADDRESS", 2)
+    token = csrf_token(browser, "/login/")
+    answers = [
+        post_json(browser, "/passkeys/authenticate/options/", {"mode": "passwordless"}, token=token) for _ in range(3)
+    ]
+    assert [answer.status_code for answer in answers] == [200, 200, 429]
+    assert 1 <= int(answers[2]["Retry-After"]) <= passkeys.CHALLENGE_WINDOW_SECONDS
+    assert WebAuthnChallenge.objects.count() == 2
