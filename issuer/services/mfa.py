@@ -15,11 +15,20 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core import signing
 from django.core.cache import cache
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 
 from .. import clock
 from ..http import client_ip
-from ..models import AuditEvent, GroupMFAPolicy, RelyingApp, SSOSession, TOTPDevice, WebAuthnCredential
+from ..models import (
+    AuditEvent,
+    GroupMFAPolicy,
+    RecoveryCode,
+    RelyingApp,
+    SSOSession,
+    TOTPDevice,
+    WebAuthnCredential,
+)
 from ..selectors import user_audiences
 from . import recovery_codes, sessions, totp
 from .audit import audit_record
@@ -90,6 +99,22 @@ def user_has_second_factor(user: AbstractBaseUser) -> bool:
         TOTPDevice.objects.filter(user=user, confirmed_at__isnull=False).exists()
         or WebAuthnCredential.objects.filter(user=user).exists()
     )
+
+
+def second_factors_reset(*, user: AbstractBaseUser, by: AbstractBaseUser, ip: str | None = None) -> None:
+    """Staff reset a person's second factors (a lost phone): every authenticator app, passkey and recovery
+    code goes, and so do their sessions, which may have been signed in by whoever holds the lost factor."""
+    with transaction.atomic():
+        apps = TOTPDevice.objects.filter(user=user).delete()[0]
+        passkeys = WebAuthnCredential.objects.filter(user=user).delete()[0]
+        RecoveryCode.objects.filter(user=user).delete()
+    audit_record(
+        kind=AuditEvent.Kind.MFA_RESET,
+        user=user,
+        ip=ip,
+        detail=f"by={by.get_username()} apps={apps} passkeys={passkeys}",
+    )
+    sessions.user_sessions_revoke(user=user, reason=SSOSession.RevokedReason.ADMIN, ip=ip)
 
 
 # ---- what a sign-in proved ------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from issuer.models import TOTPDevice
 from issuer.services import totp
 
 from ..conftest import PASSWORD
+from ..oidc.conftest import orders_client  # noqa: F401 (the OpenID Connect client fixture)
 
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
