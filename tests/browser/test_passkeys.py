@@ -1,12 +1,14 @@
 """Passkeys in real Chromium with its virtual authenticator (CDP WebAuthn domain: ctap2, internal transport,
 resident keys, user verification): enrol one on the account page, sign out and sign in with it alone; use it
-as the second step after the password; and a cloned authenticator (its counter set back) refused.
+as the second step after the password; a cloned authenticator (its counter set back) refused; and on the same
+account page an authenticator app added from its QR code's key and recovery codes shown once.
 
 WebAuthn needs a secure context: this module's Chromium treats the stack's plain-http issuer origin as secure
 (--unsafely-treat-insecure-origin-as-secure), which the stack's port makes known only once it runs."""
 
 from collections.abc import Iterator
 
+import pyotp
 import pytest
 
 from tests.servers import DEMO_PASSWORD, Stack
@@ -144,3 +146,28 @@ def test_a_cloned_authenticator_is_refused(page, stack, authenticator):
     assert "possible cloned authenticator" in audited
     page.goto(f"{stack.url['issuer']}/")
     assert page.locator("#home-username").count() == 0
+
+
+def test_add_an_authenticator_app_and_recovery_codes_on_the_account_page(page, stack):
+    stack.manage(
+        "issuer",
+        "shell",
+        "-c",
+        f"from django.contrib.auth import get_user_model; get_user_model().objects.create_user('dave', 'dave@example.com', '{DEMO_PASSWORD}')",
+    )
+    sign_in_with_password(page, stack, "dave")
+    page.goto(f"{stack.url['issuer']}/account/")
+    page.fill("#id_totp_name", "Phone")
+    submit(page, "#totp-add")
+    assert page.locator("#totp-enrolment svg").count() == 1, "the QR code, made on the issuer"
+    secret = page.inner_text("#totp-secret")
+    page.fill("#id_totp_code", pyotp.TOTP(secret).now())
+    submit(page, "#totp-confirm")
+    assert page.locator("#totp-list .totp-name").all_inner_texts() == ["Phone"]
+    assert page.locator("#totp-secret").count() == 0
+
+    submit(page, "#recovery-generate")
+    assert len(page.locator("#recovery-codes li").all_inner_texts()) == 10
+    page.goto(f"{stack.url['issuer']}/account/")
+    assert page.locator("#recovery-codes").count() == 0, "shown once"
+    assert page.inner_text("#recovery-codes-left") == "10 of your recovery codes are unused."
