@@ -1,6 +1,7 @@
 """The passkey ceremonies as JSON endpoints under /passkeys/ (issuer/static/issuer/passkeys.js calls them):
 options and verify for registering a passkey from the account page, and for signing in with one, as the
-second step after a password or passwordless from the sign-in page. Thin: issuer.services.passkeys decides.
+second step after a password (or on the step-up page), passwordless from the sign-in page, or to confirm it is
+the signed-in person before the account page changes a second factor. Thin: issuer.services.passkeys decides.
 
 Every endpoint is a POST under Django's CSRF check (the page's token in X-CSRFToken), so another site cannot
 start or finish a ceremony in a signed-in person's browser. Hostile input gets a 400 with a generic body."""
@@ -20,6 +21,7 @@ from django.views.decorators.http import require_POST
 
 from ..http import client_ip
 from ..services import account, browser, mfa, passkeys
+from ..signing.tokens import SSOAccessToken
 from .account import reauth_is_recent, reauth_remember
 
 logger = logging.getLogger(__name__)
@@ -44,7 +46,7 @@ def _body(request: HttpRequest) -> dict | None:
         return None
     try:
         body = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError; "[[[[..." nests past the stack
         return None
     return body if isinstance(body, dict) else None
 
@@ -77,7 +79,7 @@ def _options(options_json: str, *, binding: str) -> HttpResponse:
     return response
 
 
-def _signed_in(request: HttpRequest):
+def _signed_in(request: HttpRequest) -> tuple[AbstractBaseUser, SSOAccessToken] | None:
     return browser.signed_in_user(request.COOKIES.get(settings.SSO_BROWSER["ACCESS_COOKIE_NAME"]))
 
 

@@ -110,7 +110,9 @@ def test_another_browsers_challenge_is_refused(browser, users, authenticator):
     assert "sso_access" not in thief.cookies
 
 
-@pytest.mark.parametrize("raw", [b"not json", b"[]", b'"text"', b"{" * 10, b"\xff\xfe", b'{"mode": "other"}'])
+@pytest.mark.parametrize(
+    "raw", [b"not json", b"[]", b'"text"', b"{" * 10, b"\xff\xfe", b'{"mode": "other"}', b"[" * 50_000]
+)
 @pytest.mark.parametrize("path", ["/passkeys/authenticate/options/", "/passkeys/authenticate/verify/"])
 def test_hostile_bodies_get_a_4xx(browser, users, path, raw):
     token = csrf_token(browser, "/login/")
