@@ -214,6 +214,7 @@ def test_a_two_factor_session_gets_a_code_and_tokens_that_say_so(
     code, verifier = code_for(browser, orders_client)
     body = exchange(orders_client, code, verifier).json()
     assert claims(body["id_token"])["amr"] == ["pwd", "otp", "mfa"]
+    assert claims(body["id_token"])["acr"] == "urn:sso:2fa"
     access = claims(body["access_token"])
     assert access["amr"] == ["pwd", "otp", "mfa"] and access["acr"] == "urn:sso:2fa"
 
