@@ -5,7 +5,8 @@ One page, one form per change, each a POST naming its `action` under Django's CS
 browser is sent back to the page (no form resent on reload), except where a secret is shown once (recovery
 codes), which is rendered in the POST's own answer and never stored.
 
-Taking away a second factor, adding one and generating recovery codes need a recent re-authentication (the
+Taking away a second factor, adding one, generating recovery codes and changing the email address (where
+password-reset links go) need a recent re-authentication (the
 password or a second factor within REAUTH_SECONDS, or a sign-in that recent): a session stolen from an
 unlocked browser must not be able to remove the factors that protect the account or plant its own."""
 
@@ -176,6 +177,11 @@ def _profile(request: HttpRequest, *, user, sid: str) -> HttpResponse:
         return render(
             request, "issuer/account.html", _context(request, user=user, sid=sid, profile_form=form), status=400
         )
+    if form.cleaned_data["email"] != user.email:
+        # Password-reset links go to this address: moving it is how a stolen session becomes a stolen account.
+        refusal = _reauth_needed(request, user=user, sid=sid)
+        if refusal is not None:
+            return refusal
     changed = account.profile_update(user=user, ip=client_ip(request), **form.cleaned_data)
     return _back(request, "Profile saved." if changed else "")
 

@@ -243,3 +243,11 @@ def test_ending_this_browsers_session_signs_it_out(bob_browser, users):
     assert response.status_code == 302 and response["Location"] == "/logout/done/"
     assert bob_browser.cookies["sso_access"].value == ""
     assert bob_browser.get("/account/").status_code == 302
+
+
+def test_moving_the_email_address_needs_a_recent_re_authentication(bob_browser, users):
+    with later(6):
+        assert act(bob_browser, "profile", first_name="Bob", email="thief@evil.example").status_code == 403
+        assert act(bob_browser, "profile", first_name="Bob", email="bob@example.com").status_code == 302
+    users["bob"].refresh_from_db()
+    assert (users["bob"].first_name, users["bob"].email) == ("Bob", "bob@example.com")
