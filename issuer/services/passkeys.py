@@ -107,10 +107,19 @@ def _digest(value: bytes | str) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
-def user_handle(user: AbstractBaseUser) -> bytes:
+def user_handle(user: AbstractBaseUser, *, key: str | None = None) -> bytes:
     """The WebAuthn user handle: stable for a person, but neither their id nor their name (it is stored on the
     authenticator and returned to any site that asks it for this credential)."""
-    return salted_hmac("issuer.passkey-user-handle", str(user.pk), algorithm="sha256").digest()
+    return salted_hmac("issuer.passkey-user-handle", str(user.pk), secret=key, algorithm="sha256").digest()
+
+
+def _handle_matches(handle: object, user: AbstractBaseUser) -> bool:
+    """Whether a passwordless assertion's user handle is the passkey owner's, made under the secret key or one
+    of its fallbacks (a key rotation must not strip everyone's passkeys of passwordless sign-in)."""
+    if not isinstance(handle, str):
+        return False
+    keys = [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
+    return any(constant_time_compare(handle, bytes_to_base64url(user_handle(user, key=key))) for key in keys)
 
 
 def _challenge_issue(*, purpose: str, user: AbstractBaseUser | None, binding: str) -> bytes:
@@ -327,9 +336,7 @@ def _assertion_verify(
     if passkey is None or not passkey.user.is_active:
         raise PasskeyRejected("unknown passkey or inactive user")
     handle = (credential.get("response") or {}).get("userHandle")
-    if user is None and not (
-        isinstance(handle, str) and constant_time_compare(handle, bytes_to_base64url(user_handle(passkey.user)))
-    ):
+    if user is None and not _handle_matches(handle, passkey.user):
         raise PasskeyRejected("user handle does not match the passkey's owner")
     try:
         # The stored counter is not handed to py_webauthn, which would refuse a non-increasing one before

@@ -86,6 +86,20 @@ def test_a_roaming_authenticator_is_hardware_and_one_without_user_verification_i
     assert sign_in(users["bob"], key).amr == ["hwk"]
 
 
+def test_passwordless_survives_a_secret_key_rotation(users, authenticator, settings):
+    register(users["bob"], authenticator)
+    settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
+    settings.SECRET_KEY = "a new secret key for this test, long enough to be a real one: 0123456789"
+    assert sign_in(None, authenticator).user == users["bob"]
+
+
+def test_passwordless_refuses_another_persons_user_handle(users, authenticator):
+    register(users["bob"], authenticator)
+    authenticator.user_handle = passkeys.user_handle(users["carol"])
+    with pytest.raises(passkeys.PasskeyRejected, match="user handle"):
+        sign_in(None, authenticator)
+
+
 def test_passwordless_requires_user_verification(users, authenticator):
     register(users["bob"], authenticator)
     authenticator.user_verifying = False
