@@ -357,6 +357,8 @@ class AuditEvent(models.Model):
         RECOVERY_CODES_GENERATED = "recovery_codes_generated", "Recovery codes generated"
         RECOVERY_CODE_USED = "recovery_code_used", "Recovery code used"
         PASSWORD_CHANGED = "password_changed", "Password changed"
+        MFA_RENAMED = "mfa_renamed", "Second factor renamed"
+        PROFILE_CHANGED = "profile_changed", "Profile changed"
 
     kind = models.CharField(max_length=30, choices=Kind.choices, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

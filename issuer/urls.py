@@ -3,7 +3,18 @@
 from django.contrib import admin
 from django.urls import path
 
-from .views import api, discovery, inspector, oidc, oidc_session, pages, password_reset, second_factor
+from .views import (
+    account,
+    api,
+    discovery,
+    inspector,
+    oidc,
+    oidc_session,
+    pages,
+    passkeys,
+    password_reset,
+    second_factor,
+)
 
 urlpatterns = [
     path("api/token/", api.TokenObtainView.as_view(), name="token_obtain"),
@@ -47,6 +58,12 @@ urlpatterns = [
     # OpenID Connect sessions (issuer/views/oidc_session.py): RP-initiated logout and UserInfo.
     path("oauth/logout/", oidc_session.end_session, name="oauth_end_session"),
     path("oauth/userinfo/", oidc_session.userinfo, name="oauth_userinfo"),
+    # The account page and the passkey ceremonies (issuer/views/account.py, passkeys.py).
+    path("account/", account.account_page, name="account"),
+    path("passkeys/register/options/", passkeys.register_options, name="passkey_register_options"),
+    path("passkeys/register/verify/", passkeys.register_verify, name="passkey_register_verify"),
+    path("passkeys/authenticate/options/", passkeys.authenticate_options, name="passkey_authenticate_options"),
+    path("passkeys/authenticate/verify/", passkeys.authenticate_verify, name="passkey_authenticate_verify"),
     # The token inspector, staff only (issuer/views/inspector.py).
     path("inspect/", inspector.inspect_page, name="inspect_token"),
     path("admin/login/", pages.admin_login, name="browser_admin_login"),

@@ -57,12 +57,17 @@ def stack(tmp_path_factory, chromium) -> Iterator[Stack]:
         yield stack
 
 
-@pytest.fixture
-def context(chromium, stack):
-    """A fresh browser profile per test: no cookies carried from one scenario to the next."""
-    context = chromium.new_context()
+def new_context(browser):
+    """A fresh browser profile: no cookies carried from one scenario to the next."""
+    context = browser.new_context()
     context.set_default_timeout(TIMEOUT_MS)
     context.set_default_navigation_timeout(TIMEOUT_MS)
+    return context
+
+
+@pytest.fixture
+def context(chromium, stack):
+    context = new_context(chromium)
     yield context
     context.close()
 
