@@ -102,6 +102,10 @@ SSO_ISSUER = {
 if not HTTPS:
     os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")
 
+# Sign-in, consent and sign-out forms redirect to the registered clients' URIs, on any domain: the
+# Content-Security-Policy's form-action lists their origins, read from the clients themselves.
+SSO_CSP_FORM_ACTION_ORIGINS = "issuer.services.oauth_clients.registered_client_origins"
+
 LOGIN_URL = "/login/"
 # Over HTTPS the issuer's own cookies carry the __Host- prefix: browsers then refuse any cookie of that name
 # that a sibling subdomain sets on the parent domain ("cookie tossing": planting its own refresh token would

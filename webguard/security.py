@@ -1,6 +1,7 @@
 """Web defences every site shares (the issuer and each relying app), as middleware: security headers on
 every response, a request-size limit answered with 413, and CORS preflights from unlisted origins refused."""
 
+import functools
 from collections.abc import Callable
 from urllib.parse import SplitResult
 
@@ -8,6 +9,7 @@ from corsheaders import middleware as cors
 from corsheaders.conf import conf as cors_conf
 from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase, JsonResponse
+from django.utils.module_loading import import_string
 
 
 def refusal(status: int, detail: str, code: str) -> JsonResponse:
@@ -28,13 +30,37 @@ class SecurityHeadersMiddleware:
             "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
             "Cache-Control": "no-store",
         }
+        # A site whose forms lead to origins known only at run time (the issuer: its registered OpenID Connect
+        # clients, where a sign-in or a sign-out redirects) names a function returning them.
+        extra = getattr(settings, "SSO_CSP_FORM_ACTION_ORIGINS", "")
+        self.form_action_origins: Callable[[], frozenset[str]] | None = import_string(extra) if extra else None
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         response = self.get_response(request)
-        for name, value in self.headers.items():
+        headers = self.headers
+        if self.form_action_origins is not None:
+            headers = {
+                **headers,
+                "Content-Security-Policy": _with_form_action(
+                    headers["Content-Security-Policy"], self.form_action_origins()
+                ),
+            }
+        for name, value in headers.items():
             if value and name not in response:
                 response[name] = value
         return response
+
+
+@functools.lru_cache(maxsize=8)
+def _with_form_action(policy: str, origins: frozenset[str]) -> str:
+    """`policy` with `origins` added to its form-action directive. Chromium applies form-action to every
+    redirect that follows a form's submission, so a sign-in form whose answer redirects to a client on another
+    origin is blocked unless that origin is listed."""
+    directives = [
+        f"{directive} {' '.join(sorted(origins))}" if directive.startswith("form-action ") and origins else directive
+        for directive in policy.split("; ")
+    ]
+    return "; ".join(directives)
 
 
 class RequestSizeLimitMiddleware:

@@ -146,3 +146,47 @@ def test_only_superusers_may_generate_a_client_secret(apps):
     client.post("/admin/issuer/relyingapp/", {"action": "new_secret", "_selected_action": [app.pk]})
     app.refresh_from_db()
     assert app.check_client_secret("kept")
+
+
+def _form_action(response) -> list[str]:
+    policy = dict(
+        directive.split(" ", 1) for directive in response["Content-Security-Policy"].split("; ") if " " in directive
+    )
+    return policy["form-action"].split()
+
+
+def test_a_registered_client_is_where_the_issuers_forms_may_lead_with_no_restart(client):
+    # Chromium applies form-action to the redirects after a form's submission: the sign-in form's answer goes
+    # on to the authorization endpoint and from there to the client, on its own origin.
+    assert "https://shop.example.net" not in _form_action(client.get("/login/"))
+    _create_client(
+        "Shop",
+        "--redirect-uri",
+        "https://shop.example.net/sso/callback/",
+        "--post-logout-redirect-uri",
+        "http://blog.other.test:8080/signed-out",
+    )
+    allowed = _form_action(client.get("/login/"))
+    assert "https://shop.example.net" in allowed and "http://blog.other.test:8080" in allowed
+    assert "'self'" in allowed
+    RelyingApp.objects.filter(name="Shop").update(is_active=False)
+    RelyingApp.objects.get(name="Shop").save()  # what the admin's save does: this process reads them again
+    assert "https://shop.example.net" not in _form_action(client.get("/login/"))
+
+
+def test_the_issuer_answers_with_its_last_known_client_origins_while_the_database_is_down(client, monkeypatch):
+    from django.db import DatabaseError
+
+    from issuer.services import oauth_clients
+
+    _create_client("Shop", "--redirect-uri", "https://shop.example.net/sso/callback/")
+    assert "https://shop.example.net" in _form_action(client.get("/healthz"))
+    monkeypatch.setattr(oauth_clients, "REGISTERED_ORIGINS_SECONDS", 0.0)
+
+    def unavailable(*args, **kwargs):
+        raise DatabaseError("connection refused")
+
+    monkeypatch.setattr(RelyingApp.objects, "filter", unavailable)
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert "https://shop.example.net" in _form_action(response)
