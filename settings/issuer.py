@@ -138,6 +138,17 @@ SSO_LOGIN_THROTTLE = {
     "FAILURES_PER_IP": env.int("SSO_LOGIN_FAILURES_PER_IP", default=30),
     "WINDOW_SECONDS": env.int("SSO_LOGIN_THROTTLE_SECONDS", default=600),
 }
+# Password hashing per process (issuer.services.credentials.hashing_slot): CONCURRENCY hashes at once (half of
+# gunicorn's threads by default), QUEUE more sign-ins waiting up to WAIT_SECONDS for a slot (by default all but
+# one of the remaining threads), any further sign-in answered 503 with Retry-After at once: during a sign-in
+# storm at least one thread is always free for refreshes, the JWKS and the revocation list.
+_THREADS = env.int("GUNICORN_THREADS", default=4)
+_HASHING_CONCURRENCY = env.int("SSO_PASSWORD_HASHING_CONCURRENCY", default=max(1, _THREADS // 2))
+SSO_PASSWORD_HASHING = {
+    "CONCURRENCY": _HASHING_CONCURRENCY,
+    "QUEUE": env.int("SSO_PASSWORD_HASHING_QUEUE", default=max(0, _THREADS - _HASHING_CONCURRENCY - 1)),
+    "WAIT_SECONDS": env.float("SSO_PASSWORD_HASHING_WAIT_SECONDS", default=1.0),
+}
 # Used only by `manage.py seed_demo` (make run); production never seeds demo accounts.
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="sso-demo-password")
 # The secret `seed_demo` gives the demo service client `orders` (orders reads it as ORDERS_SERVICE_CLIENT_SECRET).
