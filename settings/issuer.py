@@ -123,10 +123,11 @@ SSO_BROWSER = {
     "REFRESH_COOKIE_NAME": f"{HOST_COOKIE_PREFIX}sso_refresh",
     "REFRESH_COOKIE_PATH": "/" if HTTPS else "/session/",
     "RENEWALS_COOKIE_NAME": f"{HOST_COOKIE_PREFIX}sso_renewals",
-    # Two tabs (or a page and its script) renewing at once present the same refresh cookie; within this many
-    # seconds the later one gets the first one's result instead of tripping refresh-reuse detection.
-    "RENEWAL_GRACE_SECONDS": 10,
 }
+# A rotated refresh token presented again this soon after its rotation, before the token that replaced it was
+# used, is its own client retrying (an answer lost to a timeout, two tabs or a page and its script racing),
+# not a replay: it gets its rotation's pair again instead of revoking the session (issuer.services.sessions).
+SSO_REFRESH_RETRY_GRACE_SECONDS = 10
 # Script clients: the token API and the cookie-renewal endpoint answer the configured origins (CORS_ALLOWED_ORIGINS).
 CORS_URLS_REGEX = r"^/(api/.*|session/token/)$"
 DATA_DIR.mkdir(parents=True, exist_ok=True)
