@@ -21,6 +21,8 @@ API_INVALID_CREDENTIALS = "No active account found with the given credentials."
 API_LOGIN_THROTTLED = "Too many failed sign-in attempts. Try again later."
 PAGE_INVALID_CREDENTIALS = "Wrong username or password."
 PAGE_LOGIN_THROTTLED = "Too many failed sign-in attempts."
+# A sign-in storm: no password-hashing slot freed up in time (issuer.services.credentials.hashing_slot).
+SIGN_IN_BUSY = "Too many sign-ins at once. Try again in a few seconds."
 
 # The service-token endpoint.
 INVALID_CLIENT = "Invalid client credentials."

@@ -35,6 +35,7 @@ GROUPS = [
     ("settings.issuer", ["tests/issuer"]),
     ("settings.orders", ["tests/sso_client", "tests/orders"]),
     ("settings.products", ["tests/products"]),
+    ("settings.issuer", ["tests/faults"]),
 ]
 
 # Run again on PostgreSQL and Redis: the groups that test against the settings' own database and cache, and
@@ -50,8 +51,11 @@ SERVICES_PATHS = {
     # Their stacks (tests/servers.running_stack) move to fresh PostgreSQL databases and Redis.
     "tests/integration",
     "tests/browser",
+    # Faults injected into the production profile (PostgreSQL, a Redis of its own): the run on the services only.
     "tests/faults",
 }
+# Left out of the run on the embedded default: there is no dependency to fail.
+SERVICES_ONLY = {"tests/faults"}
 SERVICES_ARGS = ["--storage-only"]
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -152,7 +156,10 @@ def main(extra_args: list[str]) -> int:
         print(f"\nREQUIRE_SERVICES=1 (or SSO_TEST_SERVICES=1) but {problem}", flush=True)
         worst = 1
     with tempfile.TemporaryDirectory() as tmp:
-        embedded = [(index, module, paths, {}) for index, (module, paths) in enumerate(GROUPS)]
+        embedded = [
+            (index, module, [p for p in paths if p not in SERVICES_ONLY], {})
+            for index, (module, paths) in enumerate(GROUPS)
+        ]
         services = []
         if services_wanted() and not problem:
             services = [

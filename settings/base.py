@@ -57,6 +57,7 @@ MIDDLEWARE = [
     "webguard.security.SecurityHeadersMiddleware",
     "webguard.security.RequestSizeLimitMiddleware",
     "webguard.operations.OperationsMiddleware",  # /healthz, /readyz, /metrics
+    "webguard.unavailable.DatabaseUnavailableMiddleware",
 ]
 
 TEMPLATES = [
@@ -94,10 +95,20 @@ def site_databases(site: str) -> dict:
     return {"default": database}
 
 
+def redis_cache(url: str) -> dict:
+    """Redis as a cache that may go away: a miss while it is unreachable (sso_client.cache), and short socket
+    timeouts, so a Redis that hangs holds a request for a second at most, not until gunicorn kills the worker."""
+    return {
+        "BACKEND": "sso_client.cache.TolerantRedisCache",
+        "LOCATION": url,
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1.0},
+    }
+
+
 def site_caches(site: str) -> dict:
     """Redis when `REDIS_URL` is set (shared by every process of a site), local memory otherwise."""
     if REDIS_URL:
-        backend = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        backend = redis_cache(REDIS_URL)
     else:
         backend = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": site}
     # CACHE_KEY_PREFIX separates deployments that share one Redis database.

@@ -127,10 +127,11 @@ SSO_BROWSER = {
     "REFRESH_COOKIE_NAME": f"{HOST_COOKIE_PREFIX}sso_refresh",
     "REFRESH_COOKIE_PATH": "/" if HTTPS else "/session/",
     "RENEWALS_COOKIE_NAME": f"{HOST_COOKIE_PREFIX}sso_renewals",
-    # Two tabs (or a page and its script) renewing at once present the same refresh cookie; within this many
-    # seconds the later one gets the first one's result instead of tripping refresh-reuse detection.
-    "RENEWAL_GRACE_SECONDS": 10,
 }
+# A rotated refresh token presented again this soon after its rotation, before the token that replaced it was
+# used, is its own client retrying (an answer lost to a timeout, two tabs or a page and its script racing),
+# not a replay: it gets its rotation's pair again instead of revoking the session (issuer.services.sessions).
+SSO_REFRESH_RETRY_GRACE_SECONDS = 10
 # Script clients: the token API and the cookie-renewal endpoint answer the configured origins (CORS_ALLOWED_ORIGINS).
 CORS_URLS_REGEX = r"^/(api/.*|session/token/)$"
 DATA_DIR.mkdir(parents=True, exist_ok=True)
@@ -139,6 +140,17 @@ SSO_LOGIN_THROTTLE = {
     "FAILURES_PER_USERNAME": env.int("SSO_LOGIN_FAILURES_PER_USERNAME", default=5),
     "FAILURES_PER_IP": env.int("SSO_LOGIN_FAILURES_PER_IP", default=30),
     "WINDOW_SECONDS": env.int("SSO_LOGIN_THROTTLE_SECONDS", default=600),
+}
+# Password hashing per process (issuer.services.credentials.hashing_slot): CONCURRENCY hashes at once (half of
+# gunicorn's threads by default), QUEUE more sign-ins waiting up to WAIT_SECONDS for a slot (by default all but
+# one of the remaining threads), any further sign-in answered 503 with Retry-After at once: during a sign-in
+# storm at least one thread is always free for refreshes, the JWKS and the revocation list.
+_THREADS = env.int("GUNICORN_THREADS", default=4)
+_HASHING_CONCURRENCY = env.int("SSO_PASSWORD_HASHING_CONCURRENCY", default=max(1, _THREADS // 2))
+SSO_PASSWORD_HASHING = {
+    "CONCURRENCY": _HASHING_CONCURRENCY,
+    "QUEUE": env.int("SSO_PASSWORD_HASHING_QUEUE", default=max(0, _THREADS - _HASHING_CONCURRENCY - 1)),
+    "WAIT_SECONDS": env.float("SSO_PASSWORD_HASHING_WAIT_SECONDS", default=1.0),
 }
 # Second factors (issuer.services.totp, mfa). Authenticator-app secrets are encrypted with this Fernet key
 # (`python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`); unset, it is

@@ -3,7 +3,10 @@
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
+
+from .outages import OUTAGE_LOG_INTERVAL_SECONDS
 
 logger = logging.getLogger(__name__)
 
@@ -50,8 +53,24 @@ class Refresher:
         self._thread, self._thread_pid, self._stop = None, None, threading.Event()
 
     def _run(self) -> None:
+        # The first failure in a row is logged with its traceback, the ones after it once per interval: a
+        # refresh fails the same way ten times a second while whatever it depends on is down.
+        failing_since: float | None = None
+        logged_at = float("-inf")
         while not self._stop.wait(wait_seconds(due_in=self._due_in())):
             try:
                 self._sync()
-            except Exception:  # a dead refresher would silently stop revocation; log and keep going
-                logger.exception("sso_client event=refresh_failed")
+            except Exception as e:  # a dead refresher would silently stop revocation; log and keep going
+                now = time.monotonic()
+                if failing_since is None:
+                    failing_since = logged_at = now
+                    logger.exception("sso_client event=refresh_failed")
+                elif now - logged_at >= OUTAGE_LOG_INTERVAL_SECONDS:
+                    logged_at = now
+                    logger.warning(
+                        "sso_client event=refresh_failing error=%s failing_seconds=%.0f",
+                        type(e).__name__,
+                        now - failing_since,
+                    )
+            else:
+                failing_since = None

@@ -2,31 +2,23 @@
 URL belongs to, who the access cookie says is signed in, and renewing a session from its refresh cookie when
 several tabs race to do it. The views in issuer/views/pages.py call these."""
 
-import logging
-import time
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.cache import cache
 from django.utils.http import url_has_allowed_host_and_scheme
 from rest_framework_simplejwt.exceptions import TokenError
 
-from .. import clock, metrics
+from .. import metrics
 from ..models import RelyingApp
-from ..selectors import live_session_get, session_is_live
-from ..signing.tokens import IssuerCookieToken, SSOAccessToken, SSORefreshToken
+from ..selectors import live_session_get
+from ..signing.tokens import IssuerCookieToken, SSOAccessToken
 from .errors import SignOnError
-from .sessions import RefreshRejected, session_refresh
-
-logger = logging.getLogger(__name__)
+from .sessions import session_refresh
 
 HOME = "/"
 MAX_NEXT_LENGTH = 2048
-RENEWAL_CACHE_PREFIX = "issuer:browser-renewal:"
-# How long a request waits for a concurrent renewal of the same refresh cookie to finish.
-RENEWAL_WAIT_SECONDS = 3.0
 
 
 def origin_of(url: str) -> str:
@@ -150,7 +142,6 @@ class Renewal:
     refresh: str
     access_expires_in: int
     sid: str
-    renewed_at: float
 
 
 def session_renew(*, raw_refresh: str, ip: str | None = None) -> Renewal:
@@ -158,49 +149,17 @@ def session_renew(*, raw_refresh: str, ip: str | None = None) -> Renewal:
     (session_refresh), or RefreshRejected.
 
     Browsers race: two tabs opened after the access cookie expired, or a page and its script, present the
-    same refresh cookie within milliseconds. Reuse detection would take the second for a thief and revoke the
-    session, signing the person out of everything. So the result of rotating a given refresh token is kept in
-    the cache for RENEWAL_GRACE_SECONDS, and a second presentation within that time gets the same result while
-    the session is live. Past the grace period, a rotated token is a replay again and revokes the session. The
-    trade-off (a thief replaying within seconds of the owner gets the owner's new cookies rather than a
-    revocation) is the grace period every rotating identity provider offers."""
-    try:
-        presented = SSORefreshToken(raw_refresh)
-    except TokenError as e:
-        raise RefreshRejected from e
-    grace = settings.SSO_BROWSER["RENEWAL_GRACE_SECONDS"]
-    key = f"{RENEWAL_CACHE_PREFIX}{presented['jti']}"
-    if not cache.add(f"{key}:busy", 1, timeout=max(1, int(grace))):
-        earlier = _earlier_renewal(key, sid=presented["sid"], grace=grace)
-        if earlier is not None:
-            logger.info("auth event=renewal_shared sid=%s", presented["sid"])
-            return earlier
+    same refresh cookie within milliseconds. That is the rule every refresh follows (a client retrying within
+    seconds, issuer.services.sessions.refresh_is_retry): the later one gets its rotation's pair again instead
+    of revoking the session, and past the grace period a rotated cookie is a replay again."""
     try:
         pair = session_refresh(raw_refresh=raw_refresh, ip=ip)
     except SignOnError:
         metrics.REFRESHES.labels(outcome="rejected").inc()
-        cache.delete(f"{key}:busy")
         raise
-    renewal = Renewal(
+    return Renewal(
         access=pair.access,
         refresh=pair.refresh,
         access_expires_in=pair.access_expires_in,
         sid=pair.session.sid,
-        renewed_at=clock.now().timestamp(),
     )
-    cache.set(key, renewal, timeout=max(1, int(grace)) + 1)
-    return renewal
-
-
-def _earlier_renewal(key: str, *, sid: str, grace: float) -> Renewal | None:
-    """The result of a renewal of the same refresh token that another request has made or is making."""
-    deadline = time.monotonic() + RENEWAL_WAIT_SECONDS
-    renewal = cache.get(key)
-    while renewal is None and time.monotonic() < deadline:
-        time.sleep(0.05)  # the other request holds the session's row lock for a few milliseconds
-        renewal = cache.get(key)
-    if renewal is None or clock.now().timestamp() - renewal.renewed_at > grace:
-        return None
-    if not session_is_live(sid=sid):
-        return None
-    return renewal

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import F
+from django.utils.crypto import salted_hmac
 from rest_framework_simplejwt.exceptions import TokenError
 
 from .. import clock, metrics
@@ -118,8 +119,10 @@ def _encoded(token: SSOAccessToken, *, session: SSOSession) -> str:
     return jwt_sign(dict(token.payload), typ=ACCESS_TOKEN_TYP)
 
 
-def _refresh_token(*, user: AbstractBaseUser, session: SSOSession) -> SSORefreshToken:
+def _refresh_token(*, user: AbstractBaseUser, session: SSOSession, jti: str | None = None) -> SSORefreshToken:
     token = SSORefreshToken()
+    if jti is not None:
+        token["jti"] = jti
     token["sub"] = str(user.pk)
     token["sid"] = session.sid
     metrics.TOKENS_ISSUED.labels(kind="refresh").inc()
@@ -252,6 +255,7 @@ _REFRESH_READS = (
     "created_at",
     "client__client_id",
     "refresh_jti",
+    "last_refreshed_at",
     "revoked_at",
     "token_audiences",
     "token_roles",
@@ -266,12 +270,33 @@ _REFRESH_READS = (
 )
 
 
+def successor_jti(jti: str) -> str:
+    """The jti of the refresh token that replaces the one with `jti`: derived from it under a server key (never
+    guessable from the token), so the session's current jti names which token it replaced."""
+    return salted_hmac("issuer.services.sessions.successor_jti", jti).hexdigest()[:32]
+
+
+def refresh_is_retry(*, session: SSOSession, jti: str) -> bool:
+    """Whether a refresh token already rotated is being presented again by the client that rotated it: it is
+    the very token the session's current one replaced (so that one has not been used since), and its rotation
+    was at most SSO_REFRESH_RETRY_GRACE_SECONDS ago. A client whose answer was lost (it timed out while the
+    issuer rotated), or two browser tabs racing, retry within seconds; a replay later, or after the new token
+    was used, is two parties holding one token. The trade-off: a thief replaying within seconds of the owner,
+    before the owner's next refresh, gets a pair too (the grace period every rotating provider offers)."""
+    if session.last_refreshed_at is None or session.refresh_jti != successor_jti(jti):
+        return False
+    grace = timedelta(seconds=settings.SSO_REFRESH_RETRY_GRACE_SECONDS)
+    return clock.now() - session.last_refreshed_at <= grace
+
+
 def session_refresh(*, raw_refresh: str, ip: str | None = None) -> TokenPair:
     """Rotate: the presented refresh token is spent and a new pair is issued for the same session.
 
     Presenting a refresh token that was already rotated means two parties hold it (one of them a thief):
-    the whole session is revoked. The session row is locked, so of two concurrent refreshes with the same
-    token exactly one succeeds and the other is treated as the replay it is."""
+    the whole session is revoked, unless it is the same client retrying within seconds (refresh_is_retry),
+    which gets the pair of its rotation again: a fresh access token and the refresh token that replaced the
+    presented one (the same jti, so only one of the two copies can ever rotate). The session row is locked,
+    so of two concurrent refreshes with the same token one rotates and the other is then a retry."""
     presented = _read_refresh(raw_refresh)
     with transaction.atomic():
         # One read: the session and its user (what the token needs), the session row locked only (`of`):
@@ -291,7 +316,8 @@ def session_refresh(*, raw_refresh: str, ip: str | None = None) -> TokenPair:
         user = session.user
         # Revocations below must commit, so the refusal is raised only after the transaction ends.
         refusal = None
-        if presented["jti"] != session.refresh_jti:
+        retry = presented["jti"] != session.refresh_jti and refresh_is_retry(session=session, jti=presented["jti"])
+        if presented["jti"] != session.refresh_jti and not retry:
             session_revoke(session=session, reason=SSOSession.RevokedReason.REFRESH_REUSE, ip=ip)
             metrics.REFRESH_REUSE.inc()
             audit_record(kind=AuditEvent.Kind.REFRESH_REUSED, user=user, sid=session.sid, ip=ip)
@@ -300,17 +326,24 @@ def session_refresh(*, raw_refresh: str, ip: str | None = None) -> TokenPair:
             session_revoke(session=session, reason=SSOSession.RevokedReason.USER_DEACTIVATED, ip=ip)
             refusal = RefreshRejected("user inactive")
         else:
-            changed = ["refresh_jti", "last_refreshed_at", "expires_at"]
+            changed = []
             if session.token_audiences is None or session.token_roles is None:
                 _token_grants_load(session=session)  # groups or app access changed since the last token
                 changed += ["token_audiences", "token_roles"]
-            refresh = _refresh_token(user=user, session=session)
+            if retry:
+                refresh = _refresh_token(user=user, session=session, jti=session.refresh_jti)
+                logger.info("auth event=refresh_retried sid=%s", session.sid)
+            else:
+                refresh = _refresh_token(user=user, session=session, jti=successor_jti(presented["jti"]))
+                changed += ["refresh_jti", "last_refreshed_at", "expires_at"]
             access = _access_token(user=user, session=session)
-            now = clock.now()
-            session.refresh_jti = refresh["jti"]
-            session.last_refreshed_at = now
-            session.expires_at = now + settings.REFRESH_TOKEN_LIFETIME
-            session.save(update_fields=changed)
+            if not retry:
+                now = clock.now()
+                session.refresh_jti = refresh["jti"]
+                session.last_refreshed_at = now
+                session.expires_at = now + settings.REFRESH_TOKEN_LIFETIME
+            if changed:
+                session.save(update_fields=changed)
             audit_record(kind=AuditEvent.Kind.REFRESHED, user=user, sid=session.sid, ip=ip)
             metrics.REFRESHES.labels(outcome="ok").inc()
     if refusal is not None:

@@ -6,7 +6,8 @@ entries when it fills (the local-memory cache culls at MAX_ENTRIES, Redis under 
 anything an attacker can make the issuer write to the cache would then flush a lockout. A row is updated
 under its own row lock (`select_for_update`; SQLite's IMMEDIATE transactions serialise writers), so every
 issuer process shares the counts and concurrent attempts each get their own place. When the database cannot
-count, an attempt is refused (fail closed), never let through unchecked.
+count, an attempt is refused (fail closed), never let through unchecked: a database that cannot be reached
+is a 503 for the whole request (webguard.unavailable), any other failure to count a 429.
 
 An attempt is counted *before* its password is checked, so parallel guesses cannot slip past the limit while
 the first ones are still being hashed; a successful sign-on then takes its attempt back. A window opens at
@@ -28,7 +29,7 @@ import unicodedata
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, transaction
 from django.db.models import F
 
 from .. import clock, metrics
@@ -166,6 +167,10 @@ def attempt_begin(*, username: str | None, ip: str | None, namespace: str = "log
             if place > limit and refused is None:
                 refused = _refusal(scope, until, now=now)
         return refused
+    except (OperationalError, InterfaceError):
+        # The database is unreachable: every path answers 503 then (webguard.unavailable), this one too; the
+        # attempt is refused all the same, and not with words that blame the person's failed attempts.
+        raise
     except DatabaseError as e:
         logger.error("auth event=throttle_store_unavailable namespace=%s error=%s", namespace, type(e).__name__)
         return STORE_UNAVAILABLE_RETRY_SECONDS

@@ -18,7 +18,7 @@ from ..serializers import (
     TokenObtainSerializer,
 )
 from ..services import mfa, service_clients
-from ..services.credentials import InvalidCredentials, LoginThrottled, credentials_authenticate
+from ..services.credentials import InvalidCredentials, LoginThrottled, SignInBusy, credentials_authenticate
 from ..services.errors import SignOnError
 from ..services.revocations import revoked_session_ids
 from ..services.sessions import (
@@ -44,6 +44,20 @@ def token_pair_body(pair: TokenPair) -> dict:
         "expires_in": pair.access_expires_in,
         "sid": pair.session.sid,
     }
+
+
+class SignInBusyError(exceptions.APIException):
+    """503, not 429: the server is short of capacity, not the client over a limit of its own; a client that
+    backs off on 429 as a per-client rule should not learn a rule from a storm. DRF's handler turns `wait` into
+    Retry-After."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = messages.SIGN_IN_BUSY
+    default_code = "sign_in_busy"
+
+    def __init__(self, wait: int) -> None:
+        super().__init__()
+        self.wait = wait
 
 
 class PublicAPIView(APIView):
@@ -90,6 +104,8 @@ class TokenObtainView(PublicAPIView):
             )
         except (LoginThrottled, CodeThrottled) as e:
             raise exceptions.Throttled(wait=e.retry_after, detail=messages.API_LOGIN_THROTTLED, code="throttled") from e
+        except SignInBusy as e:
+            raise SignInBusyError(wait=e.retry_after) from e
         except InvalidCredentials as e:
             raise exceptions.AuthenticationFailed(messages.API_INVALID_CREDENTIALS, code="invalid_credentials") from e
         except CodeRefused as e:

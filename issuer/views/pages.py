@@ -29,7 +29,7 @@ from ..http import client_ip
 from ..models import RelyingApp, SSOSession
 from ..selectors import user_audiences
 from ..services import browser, mfa
-from ..services.credentials import InvalidCredentials, LoginThrottled, credentials_authenticate
+from ..services.credentials import InvalidCredentials, LoginThrottled, SignInBusy, credentials_authenticate
 from ..services.errors import SignOnError
 from ..services.sessions import TokenPair, TokenTooLarge, logout, session_revoke, session_start
 from ..signing.tokens import SSOAccessToken
@@ -206,6 +206,10 @@ def login_page(request: HttpRequest) -> HttpResponse:
             except LoginThrottled as e:
                 form.add_error(None, f"{messages.PAGE_LOGIN_THROTTLED} Try again in {wait_in_words(e.retry_after)}.")
                 status = 429
+                retry_after = e.retry_after
+            except SignInBusy as e:
+                form.add_error(None, messages.SIGN_IN_BUSY)
+                status = 503
                 retry_after = e.retry_after
             except InvalidCredentials:
                 form.add_error(None, messages.PAGE_INVALID_CREDENTIALS)

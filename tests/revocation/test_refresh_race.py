@@ -1,10 +1,12 @@
-"""Two (here eight) concurrent refreshes with the same refresh token: exactly one succeeds. Proven against a
-real issuer under gunicorn (three workers of four threads, so the requests really run at once), on SQLite and
-on PostgreSQL, where it is the session row lock (SELECT ... FOR UPDATE) that serialises them.
+"""Two (here eight) concurrent refreshes with the same refresh token: one rotation, answered to every one of
+them. Proven against a real issuer under gunicorn (three workers of four threads, so the requests really run at
+once), on SQLite and on PostgreSQL, where it is the session row lock (SELECT ... FOR UPDATE) that serialises
+them.
 
-The losers present a token the winner has just rotated, which is what a replay looks like, so the session is
-revoked as refresh-token reuse: a client must not refresh one token twice at once (the browser flow gives
-concurrent renewals from one cookie the first renewal's result instead; see issuer/services/browser.py)."""
+The one that takes the lock first rotates; the others then present the token it replaced, seconds after its
+rotation and before its successor was used: the same client retrying (a lost answer, racing tabs), which gets
+the rotation's pair again instead of revoking the session (issuer.services.sessions.refresh_is_retry). A
+replay later, or after the successor was used, still revokes (tests/issuer/test_refresh_retry.py)."""
 
 import json
 import threading
@@ -78,27 +80,27 @@ def session_rows(stack: Stack, sids: list[str]) -> dict:
     return json.loads(output.strip().splitlines()[-1])
 
 
-def test_of_concurrent_refreshes_with_one_token_exactly_one_succeeds(issuer_stack):
+def test_concurrent_refreshes_with_one_token_share_one_rotation(issuer_stack):
     rounds = []
     for _ in range(ROUNDS):
         pair = issuer_stack.token("bob")
         responses = concurrent_refreshes(issuer_stack, pair["refresh"])
-        statuses = sorted(response.status_code for response in responses)
-        assert statuses == [200] + [401] * (CONCURRENT - 1), statuses
-        winner = next(response.json() for response in responses if response.status_code == 200)
-        assert winner["sid"] == pair["sid"]
-        rounds.append((pair["sid"], winner))
+        assert [response.status_code for response in responses] == [200] * CONCURRENT
+        answers = [response.json() for response in responses]
+        assert {answer["sid"] for answer in answers} == {pair["sid"]}
+        rounds.append((pair["sid"], answers))
 
     rows = session_rows(issuer_stack, [sid for sid, _ in rounds])
-    for sid, winner in rounds:
-        # One rotation happened (the stored refresh jti is the winner's), the others were seen as replays:
-        # the session is revoked for reuse, with one audit event however many replays there were.
-        winner_jti = jwt.decode(winner["refresh"], options={"verify_signature": False})["jti"]
-        assert rows[sid] == {"refresh_jti": winner_jti, "reason": "refresh_reuse", "reuse_events": 1}
+    for sid, answers in rounds:
+        # One rotation happened: every answer carries the refresh jti the session stores, nothing was revoked
+        # and no reuse was recorded.
+        jtis = {jwt.decode(answer["refresh"], options={"verify_signature": False})["jti"] for answer in answers}
+        assert jtis == {rows[sid]["refresh_jti"]}
+        assert rows[sid] == {"refresh_jti": rows[sid]["refresh_jti"], "reason": "", "reuse_events": 0}
         again = requests.post(
-            f"{issuer_stack.internal['issuer']}/api/token/refresh/", json={"refresh": winner["refresh"]}, timeout=10
+            f"{issuer_stack.internal['issuer']}/api/token/refresh/", json={"refresh": answers[0]["refresh"]}, timeout=10
         )
-        assert again.status_code == 401
+        assert again.status_code == 200
 
 
 def test_sequential_refreshes_each_succeed(issuer_stack):

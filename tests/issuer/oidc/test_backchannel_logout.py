@@ -111,7 +111,7 @@ def test_a_password_change_notifies_the_clients(signed_on, django_capture_on_com
 def test_refresh_reuse_on_a_client_session_notifies_its_client(users, receiver):
     pair = session_start(user=users["bob"])
     SSOSession.objects.filter(pk=pair.session.pk).update(client=client_app("Shop", backchannel_uri=receiver.url))
-    session_refresh(raw_refresh=pair.refresh)
+    session_refresh(raw_refresh=session_refresh(raw_refresh=pair.refresh).refresh)  # the successor used
     with pytest.raises(RefreshRejected, match="reused"):
         session_refresh(raw_refresh=pair.refresh)
     assert BackchannelLogout.objects.get().sid == pair.session.sid

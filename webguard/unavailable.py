@@ -1,0 +1,68 @@
+"""A database that cannot be reached answers 503 with Retry-After, never a 500 with a traceback.
+
+The database error reaches here from any view (DRF re-raises what its handler does not know); the answer is
+generic (JSON for API clients, a short page for browsers), and the outage is logged once per interval
+(sso_client.outages), not once per request. Recovery needs nothing from here: Django drops a connection that
+failed at the end of its request, and CONN_HEALTH_CHECKS (settings.base) checks a pooled one before reuse."""
+
+import logging
+from collections.abc import Callable
+from html import escape
+
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+
+from sso_client.outages import OutageLog
+
+from .security import refusal
+
+logger = logging.getLogger(__name__)
+
+# What a client is told to wait: a restarted or failed-over database is usually back within seconds.
+RETRY_AFTER_SECONDS = 5
+DETAIL = "The service is temporarily unavailable. Try again shortly."
+
+outage = OutageLog(logger, "database")
+
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Temporarily unavailable</title></head>
+<body><h1>Temporarily unavailable</h1><p>{site} cannot answer right now. Try again in a few seconds.</p></body>
+</html>"""
+
+
+def wants_html(request: HttpRequest) -> bool:
+    """A browser navigating (not an API client, not script): it gets a page rather than JSON."""
+    return "text/html" in request.META.get("HTTP_ACCEPT", "")
+
+
+def unavailable_response(request: HttpRequest) -> HttpResponse:
+    if wants_html(request):
+        response = HttpResponse(PAGE.format(site=escape(settings.SITE_NAME)), status=503)
+    else:
+        response = refusal(503, DETAIL, "service_unavailable")
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    # Logged here, once per interval: Django's request log would add a line per request.
+    response._has_been_logged = True
+    return response
+
+
+class DatabaseUnavailableMiddleware:
+    """Turns a database that cannot be reached (or broke the connection) into a 503."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        response = self.get_response(request)
+        if outage.is_down and response.status_code < 500:
+            outage.ok()
+        return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        # OperationalError: refused, dropped, shut down, timed out, a deadlock (worth a retry too);
+        # InterfaceError: a connection already closed under the request.
+        if not isinstance(exception, (OperationalError, InterfaceError)):
+            return None
+        outage.failed(exception)
+        return unavailable_response(request)
