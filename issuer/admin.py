@@ -1,6 +1,7 @@
 """The issuer's admin: relying apps (OpenID Connect clients) and access, users and roles, sessions, signing keys,
-audit, service clients."""
+audit, service clients, and second factors (seen on the user, reset by staff allowed to; MFA policies)."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
@@ -11,7 +12,18 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html
 
-from .models import AuditEvent, RelyingApp, ServiceClient, SigningKey, SSOSession
+from .http import client_ip
+from .models import (
+    AuditEvent,
+    GroupMFAPolicy,
+    RelyingApp,
+    ServiceClient,
+    SigningKey,
+    SSOSession,
+    TOTPDevice,
+    WebAuthnCredential,
+)
+from .services.mfa import second_factors_reset
 from .services.oauth_clients import client_secret_generate
 from .services.service_clients import service_client_secret_generate
 from .services.sessions import session_revoke, user_sessions_revoke
@@ -53,14 +65,23 @@ class RelyingAppAdmin(admin.ModelAdmin):
     """Relying apps, each also an OpenID Connect client. A confidential client's secret is shown once, when the
     app is added or by the "new secret" action; only its hash is kept."""
 
-    list_display = ["name", "audience", "client_id", "client_type", "is_first_party", "origin", "is_active"]
-    list_filter = ["client_type", "is_first_party", "is_active"]
+    list_display = [
+        "name",
+        "audience",
+        "client_id",
+        "client_type",
+        "is_first_party",
+        "mfa_required",
+        "origin",
+        "is_active",
+    ]
+    list_filter = ["client_type", "is_first_party", "mfa_required", "is_active"]
     filter_horizontal = ["users", "groups"]
     search_fields = ["name", "audience", "client_id"]
     # An origin typed without a scheme is taken as https (Django 6's default; silences its deprecation warning).
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     fieldsets = [
-        (None, {"fields": ["name", "audience", "origin", "is_active", "users", "groups"]}),
+        (None, {"fields": ["name", "audience", "origin", "is_active", "mfa_required", "users", "groups"]}),
         (
             "OpenID Connect client",
             {
@@ -132,6 +153,31 @@ class SSOSessionInline(admin.TabularInline):
         return False
 
 
+class _SecondFactorInline(admin.TabularInline):
+    """A user's second factors as staff see them: names and dates, never a secret or a key."""
+
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False  # people enrol their own, on the account page
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+class TOTPDeviceInline(_SecondFactorInline):
+    model = TOTPDevice
+    fields = ["name", "created_at", "confirmed_at", "last_used_at"]
+    readonly_fields = fields
+
+
+class PasskeyInline(_SecondFactorInline):
+    model = WebAuthnCredential
+    fields = ["name", "created_at", "last_used_at", "is_discoverable", "backed_up"]
+    readonly_fields = fields
+
+
 admin.site.unregister(User)
 
 
@@ -139,8 +185,8 @@ admin.site.unregister(User)
 class SSOUserAdmin(UserAdmin):
     """Users: create, set password, roles (groups), app access, deactivate, and their SSO sessions."""
 
-    inlines = [RelyingAppAccessInline, SSOSessionInline]
-    actions = ["log_out_everywhere", "deactivate"]
+    inlines = [RelyingAppAccessInline, TOTPDeviceInline, PasskeyInline, SSOSessionInline]
+    actions = ["log_out_everywhere", "deactivate", "reset_second_factors"]
     list_display = ["username", "email", "is_active", "is_staff", "is_superuser", "last_login"]
 
     @admin.action(
@@ -161,6 +207,36 @@ class SSOUserAdmin(UserAdmin):
         )
         self.message_user(request, f"Revoked {count} session(s).", messages.SUCCESS)
 
+    def has_reset_second_factors_permission(self, request: HttpRequest) -> bool:
+        user = request.user
+        return user.is_active and (user.is_superuser or user.has_perm("issuer.reset_second_factors"))
+
+    @admin.action(
+        description="Reset second factors (apps, passkeys, recovery codes; their sessions are revoked)",
+        permissions=["reset_second_factors"],
+    )
+    def reset_second_factors(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for user in queryset:
+            second_factors_reset(user=user, by=request.user, ip=client_ip(request))
+        self.message_user(request, f"Reset the second factors of {len(queryset)} user(s).", messages.SUCCESS)
+
+
+class GroupMFAPolicyForm(forms.ModelForm):
+    # Unticked on a group without a policy: ticking it is the change that creates one.
+    mfa_required = forms.BooleanField(required=False, initial=False, label="MFA required")
+
+    class Meta:
+        model = GroupMFAPolicy
+        fields = ["mfa_required"]
+
+
+class GroupMFAPolicyInline(admin.StackedInline):
+    model = GroupMFAPolicy
+    form = GroupMFAPolicyForm
+    max_num = 1
+    can_delete = True
+    verbose_name_plural = "MFA policy (members need a second factor for every app)"
+
 
 admin.site.unregister(Group)
 
@@ -169,7 +245,7 @@ admin.site.unregister(Group)
 class RoleGroupAdmin(GroupAdmin):
     """Groups are the roles tokens carry (`roles`), and can grant app access to every member."""
 
-    inlines = [GroupAppAccessInline]
+    inlines = [GroupAppAccessInline, GroupMFAPolicyInline]
 
 
 class SessionStateFilter(admin.SimpleListFilter):

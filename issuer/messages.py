@@ -5,6 +5,15 @@ TOKEN_NOT_VALID = "Token is invalid or expired."
 INVALID_AUTHORIZATION_HEADER = "Invalid Authorization header."
 TOKEN_TOO_LARGE = "This account has more roles and apps than fit in a token; ask an administrator."
 AUDIENCE_NOT_ALLOWED = "You may not use that app."
+API_MFA_REQUIRED = (
+    "This account has a second factor: send `otp` (a code from its authenticator app, or a recovery code), "
+    "or sign in through the browser at /login/."
+)
+API_MFA_REFUSED = "The second-factor code (`otp`) is not right, or it was already used."
+API_MFA_NEEDED_FOR_APP = (
+    "That app requires a second factor: add one on the account page (/account/) and send `otp`, or sign in "
+    "through the browser at /login/."
+)
 
 # Sign-in refusals: the same words whichever limit was reached and whether or not the account exists (no
 # enumeration). The API keeps the words its clients already match; the login page adds how long to wait.

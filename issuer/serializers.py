@@ -7,6 +7,8 @@ class TokenObtainSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=150, trim_whitespace=False)
     password = serializers.CharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
     audience = serializers.SlugField(max_length=50, required=False, allow_blank=True, default="")
+    # A code from an authenticator app or a recovery code, for an account with a second factor.
+    otp = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
 
 
 class RefreshSerializer(serializers.Serializer):

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
 from django.dispatch import receiver
 
-from .models import RelyingApp, SSOSession
+from .models import GroupMFAPolicy, RelyingApp, SSOSession
 from .services.sessions import session_grants_invalidate, user_sessions_revoke
 
 User = get_user_model()
@@ -67,6 +67,8 @@ def grants_on_membership_change(sender, instance, action: str, **kwargs) -> None
 @receiver(post_save, sender=RelyingApp, dispatch_uid="issuer.grants_on_app_save")
 @receiver(post_delete, sender=RelyingApp, dispatch_uid="issuer.grants_on_app_delete")
 @receiver(post_delete, sender=Group, dispatch_uid="issuer.grants_on_group_delete")
+@receiver(post_save, sender=GroupMFAPolicy, dispatch_uid="issuer.grants_on_group_mfa_policy_save")
+@receiver(post_delete, sender=GroupMFAPolicy, dispatch_uid="issuer.grants_on_group_mfa_policy_delete")
 def grants_on_app_or_group_change(sender, instance, raw: bool = False, **kwargs) -> None:
     # An app's audience or activity, a deleted app or group (whose memberships go without m2m signals).
     if not raw:

@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.urls import path
 
-from .views import api, discovery, inspector, oidc, oidc_session, pages, password_reset
+from .views import api, discovery, inspector, oidc, oidc_session, pages, password_reset, second_factor
 
 urlpatterns = [
     path("api/token/", api.TokenObtainView.as_view(), name="token_obtain"),
@@ -30,6 +30,8 @@ urlpatterns = [
     path("", pages.home, name="browser_home"),
     path("favicon.ico", pages.favicon, name="favicon"),
     path("login/", pages.login_page, name="browser_login"),
+    path("login/second-factor/", second_factor.second_factor_page, name="browser_second_factor"),
+    path("login/step-up/", second_factor.step_up_page, name="browser_step_up"),
     path("logout/", pages.logout_page, name="browser_logout"),
     path("logout/done/", pages.signed_out_page, name="browser_signed_out"),
     path("session/renew/", pages.session_renew, name="browser_renew"),

@@ -138,6 +138,13 @@ SSO_LOGIN_THROTTLE = {
     "FAILURES_PER_IP": env.int("SSO_LOGIN_FAILURES_PER_IP", default=30),
     "WINDOW_SECONDS": env.int("SSO_LOGIN_THROTTLE_SECONDS", default=600),
 }
+# Second factors (issuer.services.totp, mfa). Authenticator-app secrets are encrypted with this Fernet key
+# (`python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`); unset, it is
+# derived from DJANGO_SECRET_KEY with HKDF, like SSO_KEY_PASSPHRASE (then rotating the secret key without a
+# fallback makes every enrolled app unreadable: set it in production). Staff need a second factor for every
+# app and the admin when SSO_MFA_REQUIRED_FOR_STAFF is set.
+SSO_MFA_ENCRYPTION_KEY = env.str("SSO_MFA_ENCRYPTION_KEY", default="")
+SSO_MFA_REQUIRED_FOR_STAFF = env.bool("SSO_MFA_REQUIRED_FOR_STAFF", default=False)
 # Used only by `manage.py seed_demo` (make run); production never seeds demo accounts.
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="sso-demo-password")
 # The secret `seed_demo` gives the demo service client `orders` (orders reads it as ORDERS_SERVICE_CLIENT_SECRET).

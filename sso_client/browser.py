@@ -19,6 +19,7 @@ from webguard.errors import api_exception_handler
 
 from .authentication import SSOAuthentication
 from .conf import oidc_mode, sso_settings
+from .step_up import InsufficientUserAuthentication, step_up_response
 
 logger = logging.getLogger(__name__)
 
@@ -112,6 +113,12 @@ def browser_exception_handler(exc: Exception, context: dict[str, Any]):
     is kept (kept_form_page: a redirected POST would lose its body); everything else is
     api_exception_handler's."""
     request = context.get("request")
+    if isinstance(exc, InsufficientUserAuthentication):
+        # RFC 9470: a browser steps up at the issuer and comes back; a client gets the challenge to act on.
+        browser = request is not None and wants_html(request) and "HTTP_AUTHORIZATION" not in request.META
+        response = step_up_response(exc, request, browser=browser) or api_exception_handler(exc, context)
+        response["WWW-Authenticate"] = exc.challenge
+        return response
     if (
         isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed)
         and request is not None

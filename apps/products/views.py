@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 
 from sso_client.authentication import ServiceTokenAuthentication
 from sso_client.permissions import HasRole, HasScope, IsSSOAuthenticated, IsStaff, ReadOnly
+from sso_client.step_up import requires_mfa
 
 from . import services
 from .models import Product
@@ -23,6 +24,11 @@ class ProductViewSet(viewsets.ModelViewSet):
     serializer_class = ProductSerializer
     lookup_field = "sku"
     permission_classes = [IsSSOAuthenticated & (ReadOnly | HasRole("catalog_manager") | IsStaff)]
+
+    @requires_mfa(minutes=10)
+    def destroy(self, request: Request, *args, **kwargs) -> Response:
+        """Deleting a product cannot be undone: it needs a second factor used within the last ten minutes."""
+        return super().destroy(request, *args, **kwargs)
 
 
 class Conflict(exceptions.APIException):

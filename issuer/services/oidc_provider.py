@@ -50,7 +50,14 @@ from ..signing.tokens import IssuerCookieToken, SSORefreshToken
 from . import oauth_clients, service_clients
 from .audit import audit_record, log_safe
 from .errors import SignOnError
-from .sessions import TokenPair, client_session_start, code_replay_revoke, session_refresh, session_revoke
+from .sessions import (
+    MFARequired,
+    TokenPair,
+    client_session_start,
+    code_replay_revoke,
+    session_refresh,
+    session_revoke,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +72,11 @@ NONCE_MAX_LENGTH = AuthorizationCode._meta.get_field("nonce").max_length
 # Public clients authenticate with "none" (PKCE alone); confidential ones with their secret, either way.
 CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 SECRET_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+
+
+# A client session whose sign-on proved no second factor, for an app that now requires one (a refresh never
+# upgrades): the person signs in again through the authorization endpoint, which asks for it.
+MFA_REQUIRED_DESCRIPTION = "This app requires a second factor: send the person through the authorization endpoint."
 
 
 def code_digest(code: str) -> str:
@@ -313,6 +325,8 @@ class IssuerCodeGrant(AuthorizationCodeGrant):
     def generate_token(self, **kwargs: Any) -> dict[str, Any]:
         try:
             pair = client_session_start(code=self.request.authorization_code, ip=self.request.ip)
+        except MFARequired as e:
+            raise InvalidGrantError(MFA_REQUIRED_DESCRIPTION) from e
         except SignOnError as e:
             raise InvalidGrantError("The code is invalid, expired or already used.") from e
         self.request.sso_session = pair.session
@@ -376,6 +390,8 @@ class IssuerRefreshGrant(RefreshTokenGrant):
     def generate_token(self, **kwargs: Any) -> dict[str, Any]:
         try:
             pair = session_refresh(raw_refresh=self.request.form["refresh_token"], ip=self.request.ip)
+        except MFARequired as e:
+            raise InvalidGrantError(MFA_REQUIRED_DESCRIPTION) from e
         except SignOnError as e:
             raise InvalidGrantError("The refresh token is invalid, expired or already used.") from e
         self.request.sso_session = pair.session

@@ -16,6 +16,7 @@ from ..models import AuditEvent, AuthorizationCode, RevokedSession, SSOSession
 from ..selectors import user_audiences, user_roles
 from ..signing.oidc import ACCESS_TOKEN_TYP, jwt_sign
 from ..signing.tokens import SSOAccessToken, SSORefreshToken
+from . import mfa
 from .audit import audit_record, log_safe
 from .backchannel import backchannel_logout_enqueue
 from .errors import SignOnError
@@ -25,6 +26,10 @@ logger = logging.getLogger(__name__)
 
 class AudienceNotAllowed(SignOnError):
     """The user asked for a token for an app they may not use, or one that does not exist."""
+
+
+class MFARequired(AudienceNotAllowed):
+    """The token would name an app that requires a second factor, and the session has none (issuer.services.mfa)."""
 
 
 class RefreshRejected(SignOnError):
@@ -55,7 +60,9 @@ def _token_grants_load(*, session: SSOSession) -> None:
     """Work out what the session's access tokens name (every app the user may use, the user's roles) and keep
     it on the session: at sign-on, and at a refresh after a change to groups or app access cleared it
     (session_grants_invalidate). The caller saves the session."""
-    session.token_audiences = user_audiences(user=session.user)
+    session.token_audiences = mfa.audiences_permitted(
+        user=session.user, audiences=user_audiences(user=session.user), amr=session.amr
+    )
     session.token_roles = user_roles(user=session.user)
 
 
@@ -77,7 +84,7 @@ def _access_token(*, user: AbstractBaseUser, session: SSOSession) -> str:
         audiences = [session.audience]
     elif session.audience:
         if session.audience not in audiences:
-            raise AudienceNotAllowed
+            raise MFARequired if mfa.audience_needs_mfa(user=user, audience=session.audience) else AudienceNotAllowed
         audiences = [session.audience]
     token = SSOAccessToken()
     token["sub"] = str(user.pk)
@@ -85,6 +92,10 @@ def _access_token(*, user: AbstractBaseUser, session: SSOSession) -> str:
     token["sid"] = session.sid
     token["username"] = user.get_username()
     token["roles"] = session.token_roles
+    # What the sign-on proved, copied from the session: a refresh never upgrades it (RFC 8176, RFC 9470).
+    token["amr"] = session.amr or ["pwd"]
+    token["acr"] = session.acr or mfa.ACR_ONE_FACTOR
+    token["auth_time"] = int((session.auth_time or session.created_at or clock.now()).timestamp())
     if user.is_staff:
         token["staff"] = True
     if session.client_id is not None:
@@ -114,21 +125,33 @@ def _refresh_token(*, user: AbstractBaseUser, session: SSOSession) -> SSORefresh
 
 
 def session_start(
-    *, user: AbstractBaseUser, audience: str = "", ip: str | None = None, user_agent: str = ""
+    *,
+    user: AbstractBaseUser,
+    audience: str = "",
+    ip: str | None = None,
+    user_agent: str = "",
+    amr: list[str] | None = None,
 ) -> TokenPair:
     """Sign a user on: a new SSO session and its first token pair. `audience` narrows its access tokens to
-    one relying app the user may use, or to the issuer's own account API (SSO_ISSUER["AUDIENCE"])."""
+    one relying app the user may use, or to the issuer's own account API (SSO_ISSUER["AUDIENCE"]). `amr` is
+    what the sign-on proved (a password alone unless said); apps that require more are left out of the
+    tokens (issuer.services.mfa), and a token narrowed to one of them is refused (MFARequired)."""
     refresh_lifetime: timedelta = settings.REFRESH_TOKEN_LIFETIME
+    now = clock.now()
+    amr = amr or ["pwd"]
     session = SSOSession(
         user=user,
         audience=audience,
         ip_address=ip,
         user_agent=user_agent[:300],
-        expires_at=clock.now() + refresh_lifetime,
+        expires_at=now + refresh_lifetime,
+        auth_time=now,
+        amr=amr,
+        acr=mfa.acr_for(amr),
     )
     _token_grants_load(session=session)
     if audience and audience != settings.SSO_ISSUER["AUDIENCE"] and audience not in session.token_audiences:
-        raise AudienceNotAllowed
+        raise MFARequired if mfa.audience_needs_mfa(user=user, audience=audience) else AudienceNotAllowed
     refresh = _refresh_token(user=user, session=session)
     access = _access_token(user=user, session=session)
     session.refresh_jti = refresh["jti"]
@@ -169,6 +192,7 @@ def client_session_start(*, code: AuthorizationCode, ip: str | None = None) -> T
                 scope=code.scope,
                 auth_time=code.auth_time,
                 amr=browser_session.amr or ["pwd"],
+                acr=browser_session.acr,
                 ip_address=ip,
                 expires_at=now + settings.REFRESH_TOKEN_LIFETIME,
             )
@@ -222,6 +246,7 @@ _REFRESH_READS = (
     "scope",
     "auth_time",
     "amr",
+    "acr",
     "created_at",
     "client__client_id",
     "refresh_jti",
@@ -349,3 +374,35 @@ def logout(*, raw_refresh: str, ip: str | None = None) -> None:
     if session is None or presented.get("sub") != str(session.user_id) or presented["jti"] != session.refresh_jti:
         raise RefreshRejected
     session_revoke(session=session, reason=SSOSession.RevokedReason.LOGOUT, ip=ip)
+
+
+def session_upgrade(*, session: SSOSession, amr: list[str], ip: str | None = None) -> TokenPair:
+    """A step-up: the same browser session (its sid, so its clients' sessions live on) now proves `amr`, as of
+    now. Its grants are worked out again (apps that require a second factor may now be named) and a new token
+    pair is issued; the refresh token before it is spent. Client sessions made from it keep what they had."""
+    now = clock.now()
+    with transaction.atomic():
+        session = SSOSession.objects.select_for_update(of=("self",)).select_related("user").get(pk=session.pk)
+        if session.revoked_at is not None:
+            raise RefreshRejected("session ended")
+        session.amr, session.acr, session.auth_time = amr, mfa.acr_for(amr), now
+        _token_grants_load(session=session)
+        refresh = _refresh_token(user=session.user, session=session)
+        access = _access_token(user=session.user, session=session)
+        session.refresh_jti = refresh["jti"]
+        session.last_refreshed_at = now
+        session.expires_at = now + settings.REFRESH_TOKEN_LIFETIME
+        session.save(
+            update_fields=[
+                "amr",
+                "acr",
+                "auth_time",
+                "token_audiences",
+                "token_roles",
+                "refresh_jti",
+                "last_refreshed_at",
+                "expires_at",
+            ]
+        )
+    logger.info("auth event=session_stepped_up sid=%s amr=%s", session.sid, ",".join(amr))
+    return TokenPair(access, str(refresh), session, int(settings.ACCESS_TOKEN_LIFETIME.total_seconds()))

@@ -17,12 +17,13 @@ from ..serializers import (
     SSOSessionSerializer,
     TokenObtainSerializer,
 )
-from ..services import service_clients
+from ..services import mfa, service_clients
 from ..services.credentials import InvalidCredentials, LoginThrottled, credentials_authenticate
 from ..services.errors import SignOnError
 from ..services.revocations import revoked_session_ids
 from ..services.sessions import (
     AudienceNotAllowed,
+    MFARequired,
     TokenPair,
     TokenTooLarge,
     logout,
@@ -31,6 +32,7 @@ from ..services.sessions import (
     session_start,
     user_sessions_revoke,
 )
+from ..services.totp import CodeRefused, CodeThrottled
 from ..signing import keys
 
 
@@ -55,8 +57,17 @@ class PublicAPIView(APIView):
         return 'Bearer realm="sso"'
 
 
+class MFAChallenge(exceptions.AuthenticationFailed):
+    """401 for an account with a second factor and no (or a wrong) `otp`: names the field and the browser flow."""
+
+    def __init__(self, detail: str, code: str) -> None:
+        super().__init__(detail, code)
+        self.detail = {"detail": detail, "code": code, "field": "otp", "browser": "/login/"}
+
+
 class TokenObtainView(PublicAPIView):
-    """POST username + password (+ optional audience) -> access + refresh."""
+    """POST username + password (+ optional audience) -> access + refresh. An account with a second factor
+    also sends `otp`: a code from its authenticator app or a recovery code (else 401 `mfa_required`)."""
 
     def post(self, request: Request) -> Response:
         serializer = TokenObtainSerializer(data=request.data)
@@ -65,13 +76,26 @@ class TokenObtainView(PublicAPIView):
         ip = client_ip(request)
         try:
             user = credentials_authenticate(username=data["username"], password=data["password"], ip=ip)
+            amr = ["pwd"]
+            if mfa.user_has_second_factor(user):
+                if not data["otp"]:
+                    raise MFAChallenge(messages.API_MFA_REQUIRED, "mfa_required")
+                amr = mfa.amr_complete([*amr, *mfa.code_verify(user=user, code=data["otp"], ip=ip)])
             pair = session_start(
-                user=user, audience=data["audience"], ip=ip, user_agent=request.META.get("HTTP_USER_AGENT", "")
+                user=user,
+                audience=data["audience"],
+                ip=ip,
+                user_agent=request.META.get("HTTP_USER_AGENT", ""),
+                amr=amr,
             )
-        except LoginThrottled as e:
+        except (LoginThrottled, CodeThrottled) as e:
             raise exceptions.Throttled(wait=e.retry_after, detail=messages.API_LOGIN_THROTTLED, code="throttled") from e
         except InvalidCredentials as e:
             raise exceptions.AuthenticationFailed(messages.API_INVALID_CREDENTIALS, code="invalid_credentials") from e
+        except CodeRefused as e:
+            raise MFAChallenge(messages.API_MFA_REFUSED, "mfa_invalid") from e
+        except MFARequired as e:
+            raise exceptions.PermissionDenied(messages.API_MFA_NEEDED_FOR_APP, code="mfa_required") from e
         except AudienceNotAllowed as e:
             raise exceptions.PermissionDenied(messages.AUDIENCE_NOT_ALLOWED, code="audience_not_allowed") from e
         except TokenTooLarge as e:
@@ -87,6 +111,8 @@ class TokenRefreshView(PublicAPIView):
         serializer.is_valid(raise_exception=True)
         try:
             pair = session_refresh(raw_refresh=serializer.validated_data["refresh"], ip=client_ip(request))
+        except MFARequired as e:
+            raise exceptions.PermissionDenied(messages.API_MFA_NEEDED_FOR_APP, code="mfa_required") from e
         except SignOnError as e:
             raise exceptions.AuthenticationFailed(messages.TOKEN_NOT_VALID, code="token_not_valid") from e
         return Response(token_pair_body(pair))

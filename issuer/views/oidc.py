@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from authlib.oauth2.rfc6749 import AccessDeniedError, InvalidRequestError, OAuth2Error
-from authlib.oidc.core.errors import ConsentRequiredError, LoginRequiredError
+from authlib.oidc.core.errors import ConsentRequiredError, InteractionRequiredError, LoginRequiredError
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core import signing
@@ -26,7 +26,7 @@ from .. import clock
 from ..http import client_ip
 from ..models import RelyingApp, SSOSession
 from ..selectors import user_audiences
-from ..services import browser
+from ..services import browser, mfa
 from ..services.browser import Renewal
 from ..services.errors import SignOnError
 from ..services.oauth_clients import consent_covers, consent_grant
@@ -180,6 +180,14 @@ def authorize(request: HttpRequest) -> HttpResponse:
             return _login_redirect(request, oauth_request, fresh="login" in prompts or max_age is not None)
         if client.audience not in user_audiences(user=sign_on.user):
             raise AccessDeniedError("Your account may not use this app.", redirect_uri=grant.redirect_uri)
+        if mfa.MFA not in sign_on.session.amr and mfa.mfa_required_for(sign_on.user, client):
+            # A password alone never yields a code for this app: step up (the same session), then come back.
+            if "none" in prompts:
+                raise InteractionRequiredError(redirect_uri=grant.redirect_uri)
+            next_url = _authorization_url(request, oauth_request)
+            return _finish(
+                HttpResponseRedirect(f"{reverse('browser_step_up')}?{urlencode({'next': next_url})}"), sign_on
+            )
         scope = oauth_request.scope
         if "consent" in prompts or not consent_covers(user=sign_on.user, client=client, scope=scope):
             if "none" in prompts:

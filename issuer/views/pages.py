@@ -28,10 +28,10 @@ from .. import messages
 from ..http import client_ip
 from ..models import RelyingApp, SSOSession
 from ..selectors import user_audiences
-from ..services import browser
+from ..services import browser, mfa
 from ..services.credentials import InvalidCredentials, LoginThrottled, credentials_authenticate
 from ..services.errors import SignOnError
-from ..services.sessions import TokenTooLarge, logout, session_revoke, session_start
+from ..services.sessions import TokenPair, TokenTooLarge, logout, session_revoke, session_start
 from ..signing.tokens import SSOAccessToken
 
 # The Django session of a staff member who signed in here remembers its SSO session, so ending that SSO
@@ -145,6 +145,9 @@ def _continue_to(request: HttpRequest, next_url: str, *, access: str) -> HttpRes
     claims = SSOAccessToken(access, verify=False)
     username = claims.get("username") or f"user {claims['sub']}"
     refused = browser.app_refused(next_url=next_url, access=access)
+    if refused is not None and mfa.step_up_would_admit(user_id=claims["sub"], app=refused, amr=claims.get("amr", [])):
+        # The person may use the app with a second factor: ask for it (the step-up page says when they have none).
+        return HttpResponseRedirect(f"{reverse('browser_step_up')}?{urlencode({'next': next_url})}")
     if refused is not None:
         why = f"your account may not use {refused.name}."
         return _no_access(request, name=refused.name, target=next_url, username=username, why=why)
@@ -194,6 +197,11 @@ def login_page(request: HttpRequest) -> HttpResponse:
                 user = credentials_authenticate(
                     username=form.cleaned_data["username"], password=form.cleaned_data["password"], ip=ip
                 )
+                if mfa.user_has_second_factor(user):
+                    # Not signed in yet: the second step (issuer/views/second_factor.py) finishes the sign-in.
+                    response = HttpResponseRedirect(reverse("browser_second_factor"))
+                    mfa.pending_start(response, user=user, next_url=next_url, amr=["pwd"])
+                    return response
                 pair = session_start(user=user, ip=ip, user_agent=request.META.get("HTTP_USER_AGENT", ""))
             except LoginThrottled as e:
                 form.add_error(None, f"{messages.PAGE_LOGIN_THROTTLED} Try again in {wait_in_words(e.retry_after)}.")
@@ -206,19 +214,33 @@ def login_page(request: HttpRequest) -> HttpResponse:
                 form.add_error(None, messages.TOKEN_TOO_LARGE)
                 status = 403
             else:
-                if user.is_staff:
-                    auth.login(request, user)
-                    request.session[SESSION_SID_KEY] = pair.session.sid
-                response = _continue_to(request, next_url, access=pair.access)
-                set_session_cookies(
-                    response, access=pair.access, refresh=pair.refresh, access_expires_in=pair.access_expires_in
-                )
-                return response
+                return signed_in_response(request, user=user, pair=pair, next_url=next_url)
     context = {"form": form, "next": next_url, "destination": browser.destination_name(next_url)}
     response = _page(request, "login.html", context, status=status)
     if retry_after is not None:
         response["Retry-After"] = str(retry_after)
     return response
+
+
+def signed_in_response(request: HttpRequest, *, user, pair: TokenPair, next_url: str) -> HttpResponse:
+    """A browser just signed in (or stepped up): both cookies, for staff the admin's Django session, and the
+    way on. Staff whom a second factor is required of get the admin only with one; someone a second factor
+    is required of who has none yet is told so, and where to add one."""
+    amr = pair.session.amr
+    if user.is_staff and (mfa.MFA in amr or not mfa.mfa_required_everywhere(user)):
+        auth.login(request, user)
+        request.session[SESSION_SID_KEY] = pair.session.sid
+    if mfa.MFA not in amr and mfa.mfa_required_everywhere(user):
+        response = second_factor_needed(request, username=user.get_username())
+    else:
+        response = _continue_to(request, next_url, access=pair.access)
+    set_session_cookies(response, access=pair.access, refresh=pair.refresh, access_expires_in=pair.access_expires_in)
+    return response
+
+
+def second_factor_needed(request: HttpRequest, *, username: str, app: str = "") -> HttpResponse:
+    """A second factor is required of this person, who has none yet: say so, and where to add one."""
+    return _page(request, "second_factor_needed.html", {"username": username, "app": app}, status=403)
 
 
 def wait_in_words(seconds: int) -> str:
