@@ -114,6 +114,7 @@ def id_token_sign(*, session: SSOSession, client_id: str, access_token: str, non
         "auth_time": int((session.auth_time or session.created_at).timestamp()),
         "sid": session.sid,
         "amr": session.amr or ["pwd"],
+        "acr": session.acr or "urn:sso:1fa",
         "at_hash": create_half_hash(access_token, keys.ALGORITHM).decode("ascii"),
         **user_info_claims(user=session.user, scope=session.scope),
     }

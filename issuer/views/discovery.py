@@ -16,7 +16,7 @@ from ..signing import keys
 METADATA_EXTENSIONS: list[Callable[[str], dict[str, Any]]] = []
 
 # What every ID token and access token carries, beside the scope claims (SCOPE_CLAIMS).
-TOKEN_CLAIMS = ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "sid", "at_hash", "amr", "azp"]
+TOKEN_CLAIMS = ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "sid", "at_hash", "amr", "acr", "azp"]
 
 
 @require_GET
@@ -50,6 +50,7 @@ def provider_metadata() -> dict[str, Any]:
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": [*TOKEN_CLAIMS, *(claim for claims in SCOPE_CLAIMS.values() for claim in claims)],
         "prompt_values_supported": ["none", "login", "consent"],
+        "acr_values_supported": ["urn:sso:1fa", "urn:sso:2fa"],
         "authorization_response_iss_parameter_supported": True,
         "claims_parameter_supported": False,
         "request_parameter_supported": False,

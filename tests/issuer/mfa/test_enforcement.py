@@ -214,6 +214,7 @@ def test_a_two_factor_session_gets_a_code_and_tokens_that_say_so(
     code, verifier = code_for(browser, orders_client)
     body = exchange(orders_client, code, verifier).json()
     assert claims(body["id_token"])["amr"] == ["pwd", "otp", "mfa"]
+    assert claims(body["id_token"])["acr"] == "urn:sso:2fa"
     access = claims(body["access_token"])
     assert access["amr"] == ["pwd", "otp", "mfa"] and access["acr"] == "urn:sso:2fa"
 
@@ -254,3 +255,25 @@ def test_service_tokens_are_untouched(api, apps, orders_requires_mfa):
     body = {"client_id": "products", "client_secret": "s" * 40, "audience": "orders", "scope": "orders:read"}
     response = api.post("/api/service-token/", body, format="json")
     assert response.status_code == 200, response.content
+
+
+def test_a_client_session_keeps_what_its_sign_on_proved_after_a_step_up(users, orders_client, moved_clock):
+    browser = Client()
+    sign_in(browser)
+    code, verifier = code_for(browser, orders_client)
+    tokens = exchange(orders_client, code, verifier).json()
+    enrol(users["bob"])
+    browser.get("/login/step-up/?next=/")
+    browser.post("/login/step-up/?next=/", {"code": code_at(moved_clock.now)})
+    assert SSOSession.objects.get(user=users["bob"], client__isnull=True).amr == ["pwd", "otp", "mfa"]
+    refreshed = (
+        Client()
+        .post(
+            "/oauth/token/",
+            {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+            **basic_auth("orders", orders_client.secret),
+        )
+        .json()
+    )
+    assert claims(refreshed["access_token"])["amr"] == ["pwd"]  # a refresh never upgrades
+    assert claims(refreshed["id_token"])["acr"] == "urn:sso:1fa"

@@ -143,3 +143,19 @@ def test_amr_gains_mfa_for_two_distinct_factors_or_a_user_verifying_passkey():
     assert mfa.amr_complete(["swk", "user"]) == ["swk", "user", "mfa"]
     assert mfa.amr_complete(["pwd", "mfa"]) == ["pwd", "mfa"]
     assert mfa.acr_for(["pwd", "otp", "mfa"]) == "urn:sso:2fa" and mfa.acr_for(["pwd"]) == "urn:sso:1fa"
+
+
+@pytest.mark.parametrize("code", ["\x00", "a" * 65, "١٢٣٤٥٦", "<script>", "' OR 1=1 --", "12345\n6"])
+def test_hostile_codes_get_a_clear_4xx(client, users, code):
+    enrol(users["bob"])
+    password_step(client)
+    response = client.post("/login/second-factor/", {"code": code})
+    assert response.status_code in (400, 401)
+    assert not SSOSession.objects.filter(user=users["bob"]).exists()
+
+
+@pytest.mark.parametrize("otp", ["\x00", "a" * 65, "١٢٣٤٥٦", {"x": 1}, ["123456"]])
+def test_hostile_otp_fields_at_the_api_get_a_clear_4xx(api, users, otp):
+    enrol(users["bob"])
+    response = api.post("/api/token/", {"username": "bob", "password": PASSWORD, "otp": otp}, format="json")
+    assert 400 <= response.status_code < 500
