@@ -3,6 +3,7 @@ while it serves many requests with many distinct tokens. Its verified-token cach
 SSO_CLIENT["VERIFIED_CACHE_SIZE"] tokens (4,096 by default), so once that many distinct tokens have been seen
 the worker's memory stops growing: the figure after the second half of the requests shows it."""
 
+import time
 from pathlib import Path
 
 from bench.clients import Workload, run_load
@@ -23,6 +24,15 @@ def worker_pids(master_pid: int) -> list[int]:
     return children
 
 
+def only_worker_pid(master_pid: int, *, timeout: float = 10) -> int:
+    """The one worker of a gunicorn master: its port opens before it forks the worker, so poll for it."""
+    deadline = time.monotonic() + timeout
+    while (children := worker_pids(master_pid)) == [] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    (worker,) = children
+    return worker
+
+
 def resident_kib(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -34,7 +44,7 @@ def measure_relying_memory(base_url: str, master_pid: int, tokens: list[str], *,
     """RSS of the one worker after a warm-up, after half of `requests` and after all of them; the clients
     cycle through `tokens` (each client its own share), so every token is seen about requests/len(tokens)
     times and the verified-token cache sees every one of them."""
-    (worker,) = worker_pids(master_pid)
+    worker = only_worker_pid(master_pid)
     shares = [tokens[index::clients] for index in range(clients)]
 
     def drive(count: int) -> dict:

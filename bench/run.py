@@ -14,6 +14,8 @@ helpers in tests/servers.py), measures, stops every server it started by its pro
 (h) issuer throughput under gunicorn on PostgreSQL: refresh and login against a no-op POST on the same
     server, several concurrent clients (bench/clients.py)
 (i) a password-reset request's answer time for an address with an account against one without
+(j) the OpenID Connect code flow end to end over HTTP (authorize, token, ID-token verify: bench/oidc_flow.py)
+    against a sign-in at the issuer's login page
 
 then one line per target, met or not met. Options: --quick (shorter runs, for trying it out), --json FILE
 (the raw figures and the printed table). BENCH_POSTGRES_URL names the PostgreSQL server for the second
@@ -197,6 +199,14 @@ def measure(quick: bool) -> dict:
                 )
             else:
                 log("(b) skipped: wrk is not installed (Debian: apt-get install wrk)")
+
+            log("(j) the OpenID Connect code flow over HTTP, beside a sign-in (bench/oidc_flow.py)")
+            results["oidc_flow"] = run_section(
+                "bench.oidc_flow",
+                settings="settings.orders",
+                env=stack.env,
+                params={"username": "bob", "password": DEMO_PASSWORD, "rounds": 10 if quick else 30},
+            )
 
             log("(e) revocation propagation (bench/revocation.py)")
             results["revocation"] = measure_revocation_propagation(stack, samples=2 if quick else 3)
@@ -427,6 +437,16 @@ def build_rows(results: dict) -> tuple[list[tuple[str, str, str, str]], list[tup
             f"password reset takes the same time for known and unknown addresses (medians within {r['tolerance']:.0%})",
             r["difference"] <= r["tolerance"],
             f"{r['difference']:.1%} apart",
+        )
+    )
+
+    j = results["oidc_flow"]
+    rows.append(
+        (
+            "(j) OpenID Connect code flow: authorize + token + ID-token verify",
+            us(j["code_flow"]),
+            f"sign-in at /login/ {us(j['login'])}",
+            ratio(j["code_flow"], j["login"]),
         )
     )
 

@@ -13,27 +13,43 @@ The seam (`ShapeCheckedJWT`, checked against PyJWT 2.15.1, the version requireme
 tests/sso_client/test_jws_seam.py fails when a new PyJWT moves it): PyJWS's base64url segment decoding,
 whose alphabet check is a Python loop over every byte, is done with `bytes.translate` in C with the same
 strictness; PyJWS's segment reader reads the header segment (the same for every token of one key) once per
-key; and PyJWT's payload parse is the shape-checking parse, so the payload is parsed once, after the
-signature (an unsigned payload is never parsed at all). The signature itself stays PyJWT's and
+key; PyJWT's payload parse is the shape-checking parse, so the payload is parsed once, after the signature (an
+unsigned payload is never parsed at all); and PyJWT's claim validation runs in one pass on the types that
+parse settled, with PyJWT's checks, order and errors. The signature itself stays PyJWT's and
 cryptography's."""
 
 import binascii
 import functools
 import json
 import math
+import time
+from collections.abc import Container, Iterable
+from datetime import timedelta
 from typing import Any
 
 import jwt
-from jwt.exceptions import DecodeError
+from jwt.exceptions import (
+    DecodeError,
+    ExpiredSignatureError,
+    ImmatureSignatureError,
+    InvalidAudienceError,
+    InvalidIssuerError,
+    InvalidSubjectError,
+    MissingRequiredClaimError,
+)
 from jwt.utils import base64url_decode
 
 NUMERIC_DATES = ("exp", "iat", "nbf")
 STRINGS = ("iss", "sub", "jti", "sid", "token_type", "username", "scope")
+_NUMERIC_DATE_NAMES = frozenset(NUMERIC_DATES)
+_STRING_NAMES = frozenset(STRINGS)
+_STR_TYPE = frozenset((str,))
 PYJWT_SEAM_VERSION = "2.15.1"
 BASE64URL_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 _TO_STANDARD_ALPHABET = bytes.maketrans(b"-_", b"+/")
-_TO_URL_ALPHABET = bytes.maketrans(b"+/", b"-_")
 _PADDING = (b"", b"", b"==", b"=")  # by length modulo 4 (1 is refused before decoding)
+# By length modulo 4: of the last character's six bits, those that carry no data (2: 8 bits in 12; 3: 16 in 18).
+_UNUSED_BITS = (0, 0, 0b1111, 0b11)
 
 
 class MalformedToken(ValueError):
@@ -82,20 +98,26 @@ def _is_numeric_date(value: Any) -> bool:
     return kind is int or (kind is float and math.isfinite(value))
 
 
+def _only_strings(values: list[Any]) -> bool:
+    # Exact types, like _is_numeric_date; the types are collected in C, not by a generator.
+    return _STR_TYPE.issuperset(map(type, values))
+
+
 def claims_shape_check(claims: dict[str, Any]) -> None:
     """Registered and contract claims, when present, have their types: NumericDates, strings, `aud` a string
     or a list of strings, `roles` a list of strings, `staff` a boolean."""
-    for name in NUMERIC_DATES:
-        if name in claims and not _is_numeric_date(claims[name]):
+    # Only the names present are looked at: a set intersection with the keys, in C.
+    for name in claims.keys() & _NUMERIC_DATE_NAMES:
+        if not _is_numeric_date(claims[name]):
             raise MalformedToken(f"{name} is not a NumericDate")
-    for name in STRINGS:
-        if name in claims and not isinstance(claims[name], str):
+    for name in claims.keys() & _STRING_NAMES:
+        if not isinstance(claims[name], str):
             raise MalformedToken(f"{name} is not a string")
     aud = claims.get("aud", "")
-    if not isinstance(aud, str) and not (isinstance(aud, list) and all(isinstance(a, str) for a in aud)):
+    if not isinstance(aud, str) and not (isinstance(aud, list) and _only_strings(aud)):
         raise MalformedToken("aud is not a string or a list of strings")
     roles = claims.get("roles", [])
-    if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
+    if not isinstance(roles, list) or not _only_strings(roles):
         raise MalformedToken("roles is not a list of strings")
     if not isinstance(claims.get("staff", False), bool):
         raise MalformedToken("staff is not a boolean")
@@ -128,12 +150,13 @@ class Base64urlJWS(jwt.PyJWS):
             or stripped.translate(None, BASE64URL_ALPHABET)
         ):
             raise DecodeError(f"Invalid {name} padding")
-        # The alphabet is settled, so the standard alphabet's decoder cannot fail; the re-encoding refuses a
-        # last character whose unused bits are set (two spellings of one token).
-        decoded = binascii.a2b_base64(stripped.translate(_TO_STANDARD_ALPHABET) + _PADDING[len(stripped) % 4])
-        if binascii.b2a_base64(decoded, newline=False).translate(_TO_URL_ALPHABET).rstrip(b"=") != stripped:
+        # A last character whose unused bits are set is refused (two spellings of one token): its value in the
+        # alphabet, masked by the bits its position leaves unused.
+        remainder = len(stripped) % 4
+        if remainder and BASE64URL_ALPHABET.index(stripped[-1]) & _UNUSED_BITS[remainder]:
             raise DecodeError(f"Invalid {name} padding")
-        return decoded
+        # The alphabet is settled, so the standard alphabet's decoder cannot fail.
+        return binascii.a2b_base64(stripped.translate(_TO_STANDARD_ALPHABET) + _PADDING[remainder])
 
     def _load(self, jwt: str | bytes) -> tuple[bytes, bytes, dict[str, Any], bytes]:
         # PyJWS._load, the header read through _read_header: every token signed by one key has the same
@@ -186,8 +209,77 @@ class ShapeCheckedJWT(jwt.PyJWT):
         claims_shape_check(claims)
         return claims
 
+    def _validate_claims(
+        self,
+        payload: dict[str, Any],
+        options: dict[str, Any],
+        audience: Iterable[str] | str | None = None,
+        issuer: Container[str] | str | None = None,
+        subject: str | None = None,
+        leeway: float | timedelta = 0,
+    ) -> None:
+        # PyJWT._validate_claims in one pass: the same checks, in the same order, with the same errors. It
+        # always runs after _decode_payload, so the types PyJWT checks claim by claim (dates that int() takes,
+        # string iss, sub and jti, aud a string or a list of strings) are settled by claims_shape_check, and
+        # what is left of each check is its comparison. time.time() is the clock PyJWT reads through
+        # datetime.now(tz=timezone.utc).timestamp(), without building a datetime.
+        if isinstance(leeway, timedelta):
+            leeway = leeway.total_seconds()
+        if audience is not None and not isinstance(audience, str | Iterable):
+            raise TypeError("audience must be a string, iterable or None")
+        for claim in options["require"]:
+            if payload.get(claim) is None:
+                raise MissingRequiredClaimError(claim)
+        now = time.time()
+        if "iat" in payload and options["verify_iat"] and int(payload["iat"]) > now + leeway:
+            raise ImmatureSignatureError("The token is not yet valid (iat)")
+        if "nbf" in payload and options["verify_nbf"] and int(payload["nbf"]) > now + leeway:
+            raise ImmatureSignatureError("The token is not yet valid (nbf)")
+        if "exp" in payload and options["verify_exp"] and int(payload["exp"]) <= now - leeway:
+            raise ExpiredSignatureError("Signature has expired")
+        if options["verify_iss"] and issuer is not None:
+            if "iss" not in payload:
+                raise MissingRequiredClaimError("iss")
+            if isinstance(issuer, str):
+                if payload["iss"] != issuer:
+                    raise InvalidIssuerError("Invalid issuer")
+            else:
+                self._validate_iss(payload, issuer)  # a container of issuers: PyJWT's own check, as it is
+        if options["verify_aud"]:
+            if options.get("strict_aud", False):
+                self._validate_aud(payload, audience, strict=True)
+            else:
+                _audience_check(payload.get("aud"), audience)
+        if options["verify_sub"] and subject is not None and "sub" in payload and payload["sub"] != subject:
+            raise InvalidSubjectError("Invalid subject")
+
+
+def _audience_check(claimed: str | list[str] | None, audience: Iterable[str] | str | None) -> None:
+    """PyJWT's non-strict `aud` check (PyJWT._validate_aud) on a claim of settled shape."""
+    if audience is None:
+        if claimed:
+            raise InvalidAudienceError("Invalid audience")
+        return
+    if not claimed:
+        raise MissingRequiredClaimError("aud")
+    if isinstance(claimed, str):
+        claimed = [claimed]
+    if isinstance(audience, str):
+        if audience not in claimed:
+            raise InvalidAudienceError("Audience doesn't match")
+    elif all(aud not in claimed for aud in audience):
+        raise InvalidAudienceError("Audience doesn't match")
+
 
 shape_checked_jwt = ShapeCheckedJWT()
+
+
+@functools.lru_cache(maxsize=16)
+def shape_checked_jwt_requiring(required: tuple[str, ...]) -> ShapeCheckedJWT:
+    """A ShapeCheckedJWT whose options require these claims (and take `aud` as a string or a list), made once
+    per kind of token: options given to the constructor are merged once, those given to decode() on every
+    call."""
+    return ShapeCheckedJWT(options={"require": list(required), "strict_aud": False})
 
 
 def header_read(segment: str) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from . import clock, metrics
 from .claims import ACCESS_REQUIRED_CLAIMS
 from .conf import oidc_mode, sso_settings
 from .ended_sessions import session_ended
-from .jws import MalformedToken, header_read, shape_checked_jwt
+from .jws import MalformedToken, header_read, shape_checked_jwt_requiring
 from .state import UnknownKey, issuer_state
 
 logger = logging.getLogger(__name__)
@@ -140,14 +140,13 @@ def signed_claims_verify(
         raise TokenRejected("unknown kid") from e
     try:
         # One decode: each segment base64url-decoded once, the payload parsed and shape-checked once.
-        claims = shape_checked_jwt.decode(
+        claims = shape_checked_jwt_requiring(required).decode(
             raw,
             key.key,
             algorithms=algorithms,
             audience=audience or conf["AUDIENCE"],
             issuer=conf["ISSUER"],
             leeway=leeway,
-            options={"require": required, "strict_aud": False},
         )
     except MalformedToken as e:
         raise TokenRejected("malformed") from e

@@ -5,6 +5,7 @@ import logging
 from django.contrib.auth.models import AbstractBaseUser
 
 from ..models import AuditEvent
+from .rows import row_insert
 
 logger = logging.getLogger(__name__)
 
@@ -23,13 +24,16 @@ def audit_record(
     ip: str | None = None,
     detail: str = "",
 ) -> None:
-    AuditEvent.objects.create(
-        kind=kind,
-        user=user,
-        username=(username or getattr(user, "username", ""))[:150],
-        sid=sid,
-        ip_address=ip,
-        detail=detail[:200],
+    # One INSERT compiled once (issuer.services.rows): every refresh records one.
+    row_insert(
+        AuditEvent(
+            kind=kind,
+            user=user,
+            username=(username or getattr(user, "username", ""))[:150],
+            sid=sid,
+            ip_address=ip,
+            detail=detail[:200],
+        )
     )
     logger.info(
         "auth event=%s user=%s sid=%s ip=%s",

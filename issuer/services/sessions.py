@@ -4,23 +4,27 @@ rotation with reuse detection, revocation and logout."""
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
+import jwt
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import F
 from django.utils.crypto import salted_hmac
-from rest_framework_simplejwt.exceptions import TokenError
+
+from sso_client.jws import MalformedToken
 
 from .. import clock, metrics
 from ..models import AuditEvent, AuthorizationCode, RevokedSession, SSOSession
 from ..selectors import user_audiences, user_roles
 from ..signing.oidc import ACCESS_TOKEN_TYP, jwt_sign
-from ..signing.tokens import SSOAccessToken, SSORefreshToken
+from ..signing.tokens import new_token_claims, refresh_token_issue, refresh_token_read
 from . import mfa
 from .audit import audit_record, log_safe
 from .backchannel import backchannel_logout_enqueue
 from .errors import SignOnError
+from .rows import session_fields_save, session_locked_read
 
 logger = logging.getLogger(__name__)
 
@@ -87,25 +91,27 @@ def _access_token(*, user: AbstractBaseUser, session: SSOSession) -> str:
         if session.audience not in audiences:
             raise MFARequired if mfa.audience_needs_mfa(user=user, audience=session.audience) else AudienceNotAllowed
         audiences = [session.audience]
-    token = SSOAccessToken()
-    token["sub"] = str(user.pk)
-    token["aud"] = audiences
-    token["sid"] = session.sid
-    token["username"] = user.get_username()
-    token["roles"] = session.token_roles
+    claims = new_token_claims(token_type="access", lifetime=settings.ACCESS_TOKEN_LIFETIME)
+    claims["sub"] = str(user.pk)
+    claims["aud"] = audiences
+    claims["sid"] = session.sid
+    claims["username"] = user.get_username()
+    claims["roles"] = session.token_roles
     # What the sign-on proved, copied from the session: a refresh never upgrades it (RFC 8176, RFC 9470).
-    token["amr"] = session.amr or ["pwd"]
-    token["acr"] = session.acr or mfa.ACR_ONE_FACTOR
-    token["auth_time"] = int((session.auth_time or session.created_at or clock.now()).timestamp())
+    claims["amr"] = session.amr or ["pwd"]
+    claims["acr"] = session.acr or mfa.ACR_ONE_FACTOR
+    claims["auth_time"] = int((session.auth_time or session.created_at or clock.now()).timestamp())
     if user.is_staff:
-        token["staff"] = True
+        claims["staff"] = True
     if session.client_id is not None:
-        token["client_id"] = session.client.client_id
-        token["scope"] = session.scope
-    encoded = _encoded(token, session=session)
+        claims["client_id"] = session.client.client_id
+        claims["scope"] = session.scope
+    # SSOAccessToken's claims and signature (issuer.signing.tokens), built as a dict and signed once.
+    typ = "JWT" if session.client_id is None else ACCESS_TOKEN_TYP
+    encoded = jwt_sign(claims, typ=typ)
     if len(encoded) > MAX_ACCESS_TOKEN_BYTES:
-        del token["username"]
-        encoded = _encoded(token, session=session)
+        del claims["username"]
+        encoded = jwt_sign(claims, typ=typ)
     if len(encoded) > MAX_ACCESS_TOKEN_BYTES:
         logger.error("auth event=token_too_large user=%s bytes=%d", log_safe(user.get_username()), len(encoded))
         raise TokenTooLarge
@@ -113,20 +119,10 @@ def _access_token(*, user: AbstractBaseUser, session: SSOSession) -> str:
     return encoded
 
 
-def _encoded(token: SSOAccessToken, *, session: SSOSession) -> str:
-    if session.client_id is None:
-        return str(token)
-    return jwt_sign(dict(token.payload), typ=ACCESS_TOKEN_TYP)
-
-
-def _refresh_token(*, user: AbstractBaseUser, session: SSOSession, jti: str | None = None) -> SSORefreshToken:
-    token = SSORefreshToken()
-    if jti is not None:
-        token["jti"] = jti
-    token["sub"] = str(user.pk)
-    token["sid"] = session.sid
+def _refresh_issue(*, user: AbstractBaseUser, session: SSOSession, jti: str | None = None) -> tuple[str, str]:
+    """A refresh token for the session and its jti (a new random one unless given: successor_jti at a refresh)."""
     metrics.TOKENS_ISSUED.labels(kind="refresh").inc()
-    return token
+    return refresh_token_issue(sub=str(user.pk), sid=session.sid, jti=jti)
 
 
 def session_start(
@@ -157,14 +153,13 @@ def session_start(
     _token_grants_load(session=session)
     if audience and audience != settings.SSO_ISSUER["AUDIENCE"] and audience not in session.token_audiences:
         raise MFARequired if mfa.audience_needs_mfa(user=user, audience=audience) else AudienceNotAllowed
-    refresh = _refresh_token(user=user, session=session)
+    refresh, session.refresh_jti = _refresh_issue(user=user, session=session)
     access = _access_token(user=user, session=session)
-    session.refresh_jti = refresh["jti"]
     session.save()
     audit_record(
         kind=AuditEvent.Kind.LOGIN_SUCCEEDED, user=user, sid=session.sid, ip=ip, detail=f"audience={audience or '*'}"
     )
-    return TokenPair(access, str(refresh), session, int(settings.ACCESS_TOKEN_LIFETIME.total_seconds()))
+    return TokenPair(access, refresh, session, int(settings.ACCESS_TOKEN_LIFETIME.total_seconds()))
 
 
 def client_session_start(*, code: AuthorizationCode, ip: str | None = None) -> TokenPair:
@@ -202,9 +197,8 @@ def client_session_start(*, code: AuthorizationCode, ip: str | None = None) -> T
                 expires_at=now + settings.REFRESH_TOKEN_LIFETIME,
             )
             _token_grants_load(session=session)
-            refresh = _refresh_token(user=code.user, session=session)
+            refresh, session.refresh_jti = _refresh_issue(user=code.user, session=session)
             access = _access_token(user=code.user, session=session)
-            session.refresh_jti = refresh["jti"]
             session.save()
             code.used_at = now
             code.issued_session = session
@@ -218,7 +212,7 @@ def client_session_start(*, code: AuthorizationCode, ip: str | None = None) -> T
             )
     if refusal is not None:
         raise refusal
-    return TokenPair(access, str(refresh), session, int(settings.ACCESS_TOKEN_LIFETIME.total_seconds()))
+    return TokenPair(access, refresh, session, int(settings.ACCESS_TOKEN_LIFETIME.total_seconds()))
 
 
 def code_replay_revoke(*, code: AuthorizationCode, ip: str | None = None) -> None:
@@ -236,38 +230,11 @@ def code_replay_revoke(*, code: AuthorizationCode, ip: str | None = None) -> Non
     )
 
 
-def _read_refresh(raw_refresh: str) -> SSORefreshToken:
+def _read_refresh(raw_refresh: str) -> dict[str, Any]:
     try:
-        return SSORefreshToken(raw_refresh)
-    except TokenError as e:
+        return refresh_token_read(raw_refresh)
+    except (MalformedToken, jwt.InvalidTokenError) as e:
         raise RefreshRejected from e
-
-
-# What a refresh reads, in its one locked read: the session's rotation state and what its tokens name, and of
-# its user what the tokens carry and whether they are still active. Fewer columns, less for the ORM to build.
-_REFRESH_READS = (
-    "sid",
-    "audience",
-    "scope",
-    "auth_time",
-    "amr",
-    "acr",
-    "created_at",
-    "client__client_id",
-    "refresh_jti",
-    "last_refreshed_at",
-    "revoked_at",
-    "token_audiences",
-    "token_roles",
-    "user__id",
-    "user__username",
-    "user__is_active",
-    "user__is_staff",
-    "user__is_superuser",
-    "user__first_name",
-    "user__last_name",
-    "user__email",
-)
 
 
 def successor_jti(jti: str) -> str:
@@ -296,22 +263,14 @@ def session_refresh(*, raw_refresh: str, ip: str | None = None) -> TokenPair:
     the whole session is revoked, unless it is the same client retrying within seconds (refresh_is_retry),
     which gets the pair of its rotation again: a fresh access token and the refresh token that replaced the
     presented one (the same jti, so only one of the two copies can ever rotate). The session row is locked,
-    so of two concurrent refreshes with the same token one rotates and the other is then a retry."""
+    so of two concurrent refreshes with the same token one rotates and the other is then a retry.
+
+    The least a durable rotation needs: one locked read (the session with its user and client, compiled once:
+    issuer.services.rows), one update, the audit event's insert, one RSA signature."""
     presented = _read_refresh(raw_refresh)
     with transaction.atomic():
-        # One read: the session and its user (what the token needs), the session row locked only (`of`):
-        # locking the joined user row too would serialise every refresh of that user's other sessions and
-        # block saves of the user.
-        try:
-            session = (
-                SSOSession.objects.select_for_update(of=("self",))
-                .select_related("user", "client")
-                .only(*_REFRESH_READS)
-                .get(sid=presented["sid"])
-            )
-        except SSOSession.DoesNotExist as e:
-            raise RefreshRejected from e
-        if session.revoked_at is not None:
+        session = session_locked_read(sid=presented["sid"])
+        if session is None or session.revoked_at is not None:
             raise RefreshRejected
         user = session.user
         # Revocations below must commit, so the refusal is raised only after the transaction ends.
@@ -331,24 +290,24 @@ def session_refresh(*, raw_refresh: str, ip: str | None = None) -> TokenPair:
                 _token_grants_load(session=session)  # groups or app access changed since the last token
                 changed += ["token_audiences", "token_roles"]
             if retry:
-                refresh = _refresh_token(user=user, session=session, jti=session.refresh_jti)
+                refresh, _ = _refresh_issue(user=user, session=session, jti=session.refresh_jti)
                 logger.info("auth event=refresh_retried sid=%s", session.sid)
             else:
-                refresh = _refresh_token(user=user, session=session, jti=successor_jti(presented["jti"]))
-                changed += ["refresh_jti", "last_refreshed_at", "expires_at"]
-            access = _access_token(user=user, session=session)
-            if not retry:
+                refresh, session.refresh_jti = _refresh_issue(
+                    user=user, session=session, jti=successor_jti(presented["jti"])
+                )
                 now = clock.now()
-                session.refresh_jti = refresh["jti"]
                 session.last_refreshed_at = now
                 session.expires_at = now + settings.REFRESH_TOKEN_LIFETIME
+                changed += ["refresh_jti", "last_refreshed_at", "expires_at"]
+            access = _access_token(user=user, session=session)
             if changed:
-                session.save(update_fields=changed)
+                session_fields_save(session=session, names=changed)
             audit_record(kind=AuditEvent.Kind.REFRESHED, user=user, sid=session.sid, ip=ip)
             metrics.REFRESHES.labels(outcome="ok").inc()
     if refusal is not None:
         raise refusal
-    return TokenPair(access, str(refresh), session, int(settings.ACCESS_TOKEN_LIFETIME.total_seconds()))
+    return TokenPair(access, refresh, session, int(settings.ACCESS_TOKEN_LIFETIME.total_seconds()))
 
 
 def session_grants_invalidate(*, user: AbstractBaseUser | None = None) -> int:
@@ -425,9 +384,8 @@ def session_upgrade(*, session: SSOSession, amr: list[str], ip: str | None = Non
             raise RefreshRejected("session ended")
         session.amr, session.acr, session.auth_time = amr, mfa.acr_for(amr), now
         _token_grants_load(session=session)
-        refresh = _refresh_token(user=session.user, session=session)
+        refresh, session.refresh_jti = _refresh_issue(user=session.user, session=session)
         access = _access_token(user=session.user, session=session)
-        session.refresh_jti = refresh["jti"]
         session.last_refreshed_at = now
         session.expires_at = now + settings.REFRESH_TOKEN_LIFETIME
         session.save(
@@ -443,4 +401,4 @@ def session_upgrade(*, session: SSOSession, amr: list[str], ip: str | None = Non
             ]
         )
     logger.info("auth event=session_stepped_up sid=%s amr=%s", session.sid, ",".join(amr))
-    return TokenPair(access, str(refresh), session, int(settings.ACCESS_TOKEN_LIFETIME.total_seconds()))
+    return TokenPair(access, refresh, session, int(settings.ACCESS_TOKEN_LIFETIME.total_seconds()))

@@ -2,6 +2,8 @@
 and refresh tokens that only the issuer itself can read; likewise service tokens (RS256) and
 password-reset tokens (issuer-only)."""
 
+import time
+import uuid
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
@@ -15,7 +17,7 @@ from rest_framework_simplejwt.exceptions import TokenBackendError, TokenBackendE
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken, Token
 
 from sso_client.claims import ACCESS_REQUIRED_CLAIMS
-from sso_client.jws import MalformedToken, compact_jws_check
+from sso_client.jws import MalformedToken, compact_jws_check, header_read, shape_checked_jwt_requiring
 
 from . import keys
 
@@ -101,6 +103,38 @@ def _refresh_backend() -> TokenBackend:
 access_backend = SimpleLazyObject(lambda: KeyedRS256Backend(audience=settings.SSO_ISSUER["AUDIENCE"]))
 cookie_backend = SimpleLazyObject(lambda: KeyedRS256Backend(audience=None))
 refresh_backend = SimpleLazyObject(_refresh_backend)
+
+
+def new_token_claims(*, token_type: str, lifetime: timedelta) -> dict[str, Any]:
+    """The claims simplejwt's Token gives a new token (its type, `exp` and `iat` from the current time, a random
+    `jti`), as a plain dict: the refresh path builds and signs its tokens without Token objects."""
+    now = int(time.time())
+    return {"token_type": token_type, "exp": now + int(lifetime.total_seconds()), "iat": now, "jti": uuid.uuid4().hex}
+
+
+def refresh_token_issue(*, sub: str, sid: str, jti: str | None = None) -> tuple[str, str]:
+    """A new refresh token for session `sid` of user `sub`, and its `jti` (random unless given): SSORefreshToken's
+    claims and signature (HS256 with the refresh key, `aud` and `iss` the issuer), without the Token object."""
+    claims = new_token_claims(token_type="refresh", lifetime=settings.REFRESH_TOKEN_LIFETIME)
+    backend = refresh_backend
+    claims.update(sub=sub, sid=sid, aud=backend.audience, iss=backend.issuer)
+    if jti is not None:
+        claims["jti"] = jti
+    return jwt.encode(claims, backend.signing_key, algorithm=backend.algorithm), claims["jti"]
+
+
+def refresh_token_read(raw: str) -> dict[str, Any]:
+    """The claims of a refresh token this issuer made, read through the PyJWT seam relying apps verify with:
+    the shapes of sso_client.jws, HS256 with the refresh key only, exact `iss` and `aud`, every claim a
+    refresh token has, a current `exp`, `token_type` refresh. Raises MalformedToken or PyJWT's errors."""
+    backend = refresh_backend  # HS256: the signing key verifies
+    header_read(raw.partition(".")[0])  # duplicate-free, like every header a verifier here reads
+    claims = shape_checked_jwt_requiring(REFRESH_REQUIRED_CLAIMS).decode(
+        raw, backend.signing_key, algorithms=[backend.algorithm], audience=backend.audience, issuer=backend.issuer
+    )
+    if claims["token_type"] != "refresh":
+        raise jwt.InvalidTokenError("not a refresh token")
+    return claims
 
 
 class SSOAccessToken(AccessToken):

@@ -236,3 +236,59 @@ def test_made_up_headers_of_a_known_key_cannot_grow_the_header_cache():
         with pytest.raises(TokenRejected):
             token_verify(f"{header}.{payload}.c2ln")
     assert jws._read_header.cache_info().currsize <= jws._read_header.cache_info().maxsize == 64
+
+
+def _validated(validate, claims: dict, options: dict, **arguments) -> tuple[str, str]:
+    try:
+        validate(claims, options, **arguments)
+    except (jwt.InvalidTokenError, TypeError) as e:
+        return type(e).__name__, str(e)
+    return "ok", ""
+
+
+def test_the_one_pass_claim_validation_answers_exactly_as_pyjwts():
+    assert list(inspect.signature(jwt.PyJWT._validate_claims).parameters) == [
+        "self",
+        "payload",
+        "options",
+        "audience",
+        "issuer",
+        "subject",
+        "leeway",
+    ]
+    now = int(time.time())
+    claim_sets = [
+        {"iss": ISSUER, "sub": "2", "aud": ["orders", "sso"], "exp": now + 60, "iat": now, "jti": "j"},
+        {"iss": ISSUER, "sub": "2", "aud": "orders", "exp": now + 60.5, "nbf": now - 1},
+        {"iss": "http://evil", "aud": []},
+        {"aud": ""},
+        {"sub": "3", "exp": now - 10, "iat": now + 10, "nbf": now + 10},
+        {"exp": now - 100, "iat": now + 100, "nbf": now + 100, "iss": ISSUER},
+        {"exp": now},
+        {},
+    ]
+    option_sets = [
+        {},
+        {"require": ["exp", "sub"]},
+        {"require": ["jti"], "verify_exp": False, "verify_iat": False, "verify_nbf": False},
+        {"verify_aud": False, "verify_iss": False, "verify_sub": False},
+        {"strict_aud": True},
+    ]
+    arguments = [
+        {"audience": audience, "issuer": issuer, "subject": subject, "leeway": leeway}
+        for audience in (None, "orders", ["products", "orders"], "products", 3)
+        for issuer in (None, ISSUER, [ISSUER, "http://other"], "http://other")
+        for subject in (None, "2")
+        for leeway in (0, 30, jws.timedelta(seconds=200))
+    ]
+    compared = 0
+    for claims in claim_sets:
+        jws.claims_shape_check(claims)  # the shapes the seam settles before it validates
+        for options in option_sets:
+            merged = shape_checked_jwt._merge_options(options)
+            for argument in arguments:
+                ours = _validated(shape_checked_jwt._validate_claims, claims, merged, **argument)
+                theirs = _validated(jwt.PyJWT()._validate_claims, claims, merged, **argument)
+                assert ours == theirs, (claims, options, argument)
+                compared += 1
+    assert compared == 4800  # every combination
