@@ -1,4 +1,5 @@
-"""The issuer's admin: relying apps and access, users and roles, sessions, signing keys, audit, service clients."""
+"""The issuer's admin: relying apps (OpenID Connect clients) and access, users and roles, sessions, signing keys,
+audit, service clients."""
 
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
@@ -11,6 +12,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from .models import AuditEvent, RelyingApp, ServiceClient, SigningKey, SSOSession
+from .services.oauth_clients import client_secret_generate
 from .services.service_clients import service_client_secret_generate
 from .services.sessions import session_revoke, user_sessions_revoke
 from .signing import keys
@@ -32,13 +34,67 @@ def _short_sid(sid: str) -> str:
     return format_html('<span title="{}">{}…</span>', sid, sid[:8]) if sid else "-"
 
 
+def _show_secret(model_admin: admin.ModelAdmin, request: HttpRequest, client_id: str, raw_secret: str) -> None:
+    """A new client secret, shown once: it is stored hashed and never shown again."""
+    model_admin.message_user(
+        request,
+        f"Secret of {client_id}: {raw_secret}  (copy it now: it is stored hashed and never shown again)",
+        messages.WARNING,
+    )
+
+
+def _superuser(request: HttpRequest) -> bool:
+    # A new secret is a credential shown on screen: superusers only, whatever else a staff member may change.
+    return request.user.is_active and request.user.is_superuser
+
+
 @admin.register(RelyingApp)
 class RelyingAppAdmin(admin.ModelAdmin):
-    list_display = ["name", "audience", "origin", "is_active"]
+    """Relying apps, each also an OpenID Connect client. A confidential client's secret is shown once, when the
+    app is added or by the "new secret" action; only its hash is kept."""
+
+    list_display = ["name", "audience", "client_id", "client_type", "is_first_party", "origin", "is_active"]
+    list_filter = ["client_type", "is_first_party", "is_active"]
     filter_horizontal = ["users", "groups"]
-    search_fields = ["name", "audience"]
+    search_fields = ["name", "audience", "client_id"]
     # An origin typed without a scheme is taken as https (Django 6's default; silences its deprecation warning).
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    fieldsets = [
+        (None, {"fields": ["name", "audience", "origin", "is_active", "users", "groups"]}),
+        (
+            "OpenID Connect client",
+            {
+                "fields": [
+                    "client_id",
+                    "client_type",
+                    "is_first_party",
+                    "redirect_uris",
+                    "post_logout_redirect_uris",
+                    "backchannel_logout_uri",
+                    "allowed_scopes",
+                ]
+            },
+        ),
+    ]
+    actions = ["new_secret"]
+
+    def save_model(self, request: HttpRequest, obj: RelyingApp, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if not change and not obj.is_public:
+            _show_secret(self, request, obj.client_id, client_secret_generate(client=obj))
+
+    def has_superuser_permission(self, request: HttpRequest) -> bool:
+        return _superuser(request)
+
+    @admin.action(
+        description="Generate a new client secret (the old one stops working at once)", permissions=["superuser"]
+    )
+    def new_secret(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for app in queryset:
+            if app.is_public:
+                self.message_user(request, f"{app.client_id} is a public client: it has no secret.", messages.ERROR)
+                continue
+            _show_secret(self, request, app.client_id, client_secret_generate(client=app))
 
 
 class RelyingAppAccessInline(admin.TabularInline):
@@ -249,23 +305,15 @@ class ServiceClientAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: ServiceClient, form, change: bool) -> None:
         super().save_model(request, obj, form, change)
         if not change:
-            self._show_secret(request, obj, service_client_secret_generate(client=obj))
-
-    def _show_secret(self, request: HttpRequest, client: ServiceClient, raw_secret: str) -> None:
-        self.message_user(
-            request,
-            f"Secret of {client.client_id}: {raw_secret}  (copy it now: it is stored hashed and never shown again)",
-            messages.WARNING,
-        )
+            _show_secret(self, request, obj.client_id, service_client_secret_generate(client=obj))
 
     def has_superuser_permission(self, request: HttpRequest) -> bool:
-        # A new secret is a credential shown on screen: superusers only, whatever else a staff member may change.
-        return request.user.is_active and request.user.is_superuser
+        return _superuser(request)
 
     @admin.action(description="Generate a new secret (the old one stops working at once)", permissions=["superuser"])
     def new_secret(self, request: HttpRequest, queryset: QuerySet) -> None:
         for client in queryset:
-            self._show_secret(request, client, service_client_secret_generate(client=client))
+            _show_secret(self, request, client.client_id, service_client_secret_generate(client=client))
 
     @admin.action(
         description="Deactivate (no new tokens; issued ones expire within their lifetime)", permissions=["change"]

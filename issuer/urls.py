@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.urls import path
 
-from .views import api, inspector, pages, password_reset
+from .views import api, discovery, inspector, oidc, pages, password_reset
 
 urlpatterns = [
     path("api/token/", api.TokenObtainView.as_view(), name="token_obtain"),
@@ -20,8 +20,12 @@ urlpatterns = [
         password_reset.PasswordResetConfirmView.as_view(),
         name="api_password_reset_confirm",
     ),
-    path(".well-known/jwks.json", api.jwks, name="jwks"),
-    path(".well-known/openid-configuration", api.openid_configuration, name="openid_configuration"),
+    path(".well-known/jwks.json", discovery.jwks, name="jwks"),
+    path(".well-known/openid-configuration", discovery.openid_configuration, name="openid_configuration"),
+    # The OpenID Connect provider (issuer/views/oidc.py); its authorization endpoint is under session/ below.
+    path("oauth/token/", oidc.token, name="oauth_token"),
+    path("oauth/revoke/", oidc.revoke, name="oauth_revoke"),
+    path("oauth/introspect/", oidc.introspect, name="oauth_introspect"),
     # Browser sign-on (issuer/views/pages.py). Everything under session/ receives the refresh cookie.
     path("", pages.home, name="browser_home"),
     path("favicon.ico", pages.favicon, name="favicon"),
@@ -31,6 +35,7 @@ urlpatterns = [
     path("session/renew/", pages.session_renew, name="browser_renew"),
     path("session/token/", pages.session_token, name="browser_session_token"),
     path("session/logout/", pages.session_logout, name="browser_session_logout"),
+    path("session/authorize/", oidc.authorize, name="oauth_authorize"),
     # Password reset from an emailed link (issuer/views/password_reset.py); the token's own URL comes last.
     path("password-reset/", password_reset.password_reset_request_page, name="password_reset"),
     path("password-reset/sent/", password_reset.password_reset_sent_page, name="password_reset_sent"),

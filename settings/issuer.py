@@ -1,5 +1,6 @@
 """The issuer: users, roles, app access, SSO sessions, signing keys. The only site that can sign."""
 
+import os
 from datetime import timedelta
 
 from .base import *  # noqa: F403
@@ -92,6 +93,12 @@ SSO_ISSUER = {
     "JWKS_MAX_AGE": env.int("SSO_JWKS_MAX_AGE", default=300),
 }
 
+# Authlib (the OpenID Connect provider) refuses plain http except on loopback. The dev origins are plain http by
+# design, subdomain and cross-domain names included (sso.example.test); with HTTPS origins (production) the check
+# stays on (behind a proxy, SECURE_PROXY_SSL_HEADER gives requests their https scheme).
+if not HTTPS:
+    os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")
+
 LOGIN_URL = "/login/"
 # Over HTTPS the issuer's own cookies carry the __Host- prefix: browsers then refuse any cookie of that name
 # that a sibling subdomain sets on the parent domain ("cookie tossing": planting its own refresh token would
@@ -132,6 +139,9 @@ SSO_LOGIN_THROTTLE = {
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="sso-demo-password")
 # The secret `seed_demo` gives the demo service client `orders` (orders reads it as ORDERS_SERVICE_CLIENT_SECRET).
 DEMO_SERVICE_SECRET = env.str("DEMO_SERVICE_SECRET", default="sso-demo-service-secret")
+# The secret `seed_demo` gives the OpenID Connect clients orders and products when they have none yet (each site
+# reads it as SSO_CLIENT_SECRET).
+DEMO_CLIENT_SECRET = env.str("DEMO_CLIENT_SECRET", default="demo-client-secret")
 
 # Service tokens (client credentials). Short-lived: a service token is revoked by deactivating its client,
 # which stops new ones at once and leaves the ones already issued to expire within this lifetime.

@@ -1,6 +1,6 @@
 """OAuth clients: registering a relying app as an OpenID Connect client (`manage.py create_client`, the admin,
-seed_demo), its secret shown once, and client authentication at the OAuth endpoints under the per-address
-throttle that service clients already have."""
+seed_demo), its secret shown once, client authentication at the OAuth endpoints under the per-address
+throttle that service clients already have, and people's consent to clients that are not first-party."""
 
 import logging
 import secrets
@@ -9,12 +9,14 @@ from dataclasses import dataclass
 from typing import TypeVar
 from urllib.parse import urlsplit
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.utils.text import slugify
 
-from ..models import RelyingApp
+from ..models import AuditEvent, Consent, RelyingApp
 from . import throttles
+from .audit import audit_record
 from .browser import origin_of
 from .service_clients import THROTTLE_NAMESPACE, ClientThrottled
 
@@ -106,3 +108,21 @@ def client_authenticate_throttled(*, ip: str | None, authenticate: Callable[[], 
     client = authenticate()
     throttles.attempt_succeeded(username=None, ip=ip, namespace=THROTTLE_NAMESPACE)
     return client
+
+
+def consent_covers(*, user: AbstractBaseUser, client: RelyingApp, scope: str) -> bool:
+    """Whether the person already said yes to `client` for every scope in `scope` (first-party clients need not ask)."""
+    if client.is_first_party:
+        return True
+    consent = Consent.objects.filter(user=user, client=client).first()
+    return consent is not None and set(scope.split()) <= set(consent.scope.split())
+
+
+def consent_grant(*, user: AbstractBaseUser, client: RelyingApp, scope: str, ip: str | None = None) -> None:
+    """Remember the person's yes to `client` for `scope`, beside what they allowed before."""
+    consent = Consent.objects.filter(user=user, client=client).first()
+    granted = dict.fromkeys([*(consent.scope.split() if consent else []), *scope.split()])
+    Consent.objects.update_or_create(user=user, client=client, defaults={"scope": " ".join(granted)})
+    audit_record(
+        kind=AuditEvent.Kind.CONSENT_GRANTED, user=user, ip=ip, detail=f"client={client.client_id} scope={scope}"
+    )

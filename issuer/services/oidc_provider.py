@@ -7,6 +7,7 @@ family per sign-on. Authlib parses and validates the protocol; the issuer's serv
 
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -26,7 +27,9 @@ from authlib.oauth2.rfc6749 import (
     OAuth2Error,
     RefreshTokenGrant,
     TokenMixin,
+    UnsupportedResponseTypeError,
 )
+from authlib.oauth2.rfc6749.authenticate_client import authenticate_client_secret_basic
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
@@ -38,14 +41,14 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest, HttpResponse
 from rest_framework_simplejwt.exceptions import TokenError
 
-from .. import clock
+from .. import clock, messages
 from ..http import client_ip
 from ..models import AuditEvent, AuthorizationCode, RelyingApp, ServiceClient, SSOSession
 from ..signing import keys
 from ..signing.oidc import ID_TOKEN_TYP, jwt_sign
 from ..signing.tokens import IssuerCookieToken, SSORefreshToken
 from . import oauth_clients, service_clients
-from .audit import audit_record
+from .audit import audit_record, log_safe
 from .errors import SignOnError
 from .sessions import TokenPair, client_session_start, code_replay_revoke, session_refresh, session_revoke
 
@@ -58,6 +61,7 @@ SCOPE_CLAIMS = {
     "email": ["email", "email_verified"],
 }
 CODE_LIFETIME = timedelta(seconds=60)
+NONCE_MAX_LENGTH = AuthorizationCode._meta.get_field("nonce").max_length
 # Public clients authenticate with "none" (PKCE alone); confidential ones with their secret, either way.
 CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 SECRET_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
@@ -138,7 +142,9 @@ class IssuerAuthorizationServer(AuthorizationServer):
 
     def __init__(self) -> None:
         super().__init__(scopes_supported=SCOPES_SUPPORTED)
+        self.register_client_auth_method("client_secret_basic", _client_secret_basic)
         self._service_client_auth = ClientAuthentication(self.query_service_client)
+        self._service_client_auth.register("client_secret_basic", _client_secret_basic)
 
     def query_client(self, client_id: str) -> RelyingApp | None:
         return RelyingApp.objects.filter(client_id=client_id, is_active=True).first()
@@ -167,7 +173,7 @@ class IssuerAuthorizationServer(AuthorizationServer):
 
         return self._throttled(request, authenticate)
 
-    def _throttled(self, request: IssuerRequest, authenticate):
+    def _throttled(self, request: IssuerRequest, authenticate: Callable[[], Any]) -> Any:
         try:
             return oauth_clients.client_authenticate_throttled(ip=request.ip, authenticate=authenticate)
         except service_clients.ClientThrottled as e:
@@ -175,6 +181,19 @@ class IssuerAuthorizationServer(AuthorizationServer):
         except InvalidClientError:
             logger.info("auth event=client_auth_failed client=%s ip=%s", _safe_id(request), request.ip or "-")
             raise
+
+    def get_authorization_grant(self, request: IssuerRequest) -> AuthorizationCodeGrant:
+        if request.payload.response_type in IssuerCodeGrant.RESPONSE_TYPES:
+            return super().get_authorization_grant(request)
+        # Authlib's own refusal quotes response_type in its description, whose error class raises (a 500) on some
+        # characters: the same refusal, redirected on the same terms (a known client, its registered URI), unquoted.
+        client = self.query_client(request.payload.client_id or "")
+        redirect_uri = request.payload.redirect_uri
+        if client is None or not redirect_uri or not client.check_redirect_uri(redirect_uri):
+            redirect_uri = None
+        raise UnsupportedResponseTypeError(
+            request.payload.response_type, "Only the 'code' response type is supported.", redirect_uri=redirect_uri
+        )
 
     def save_token(self, token: dict, request: IssuerRequest) -> None:
         """Nothing to store: the session services saved the session and its refresh token's jti as they minted."""
@@ -197,9 +216,17 @@ class IssuerAuthorizationServer(AuthorizationServer):
         """No signals: the services audit what happens."""
 
 
+def _client_secret_basic(query_client, request: IssuerRequest) -> RelyingApp | ServiceClient | None:
+    # Authlib's, except that a Basic header that does not decode as UTF-8 carries no credentials (Authlib lets
+    # the UnicodeDecodeError out: a 500).
+    try:
+        return authenticate_client_secret_basic(query_client, request)
+    except UnicodeDecodeError:
+        return None
+
+
 def _safe_id(request: IssuerRequest) -> str:
-    client_id = request.payload.client_id or ""
-    return client_id[:100].encode("unicode_escape").decode("ascii")
+    return log_safe((request.payload.client_id or "")[:100])
 
 
 def token_body(pair: TokenPair) -> dict[str, Any]:
@@ -255,7 +282,7 @@ class IssuerCodeGrant(AuthorizationCodeGrant):
             browser_session=browser_session,
             redirect_uri=request.payload.redirect_uri,
             scope=request.scope,
-            nonce=data.get("nonce", "")[:255],
+            nonce=data.get("nonce", ""),
             code_challenge=data["code_challenge"],
             code_challenge_method=data["code_challenge_method"],
             auth_time=browser_session.auth_time or browser_session.created_at,
@@ -382,17 +409,10 @@ class ServiceCredentialsGrant(ClientCredentialsGrant):
                 ip=self.request.ip,
             )
         except service_clients.AudienceNotAllowed as e:
-            raise InvalidRequestError("This client may not call that app.") from e
+            raise InvalidRequestError(messages.CLIENT_AUDIENCE_NOT_ALLOWED) from e
         except service_clients.ScopeNotAllowed as e:
             raise InvalidScopeError() from e
-        body = {
-            "access_token": grant.access_token,
-            "token_type": "Bearer",
-            "expires_in": grant.expires_in,
-            "audience": grant.audience,
-            "scope": grant.scope,
-        }
-        return 200, body, self.TOKEN_RESPONSE_HEADER
+        return 200, grant.response_body(), self.TOKEN_RESPONSE_HEADER
 
 
 class IDTokenSigning:
@@ -411,6 +431,13 @@ class IDTokenSigning:
 
 class IssuerOpenIDCode(IDTokenSigning, OpenIDCode):
     """OpenID Connect on the code grant: nonce, prompt, and an ID token in the token answer."""
+
+    def validate_openid_authorization_request(self, grant: AuthorizationCodeGrant, redirect_uri: str) -> None:
+        # A nonce is kept with the code and returned unchanged in the ID token: one longer than the column is
+        # refused, never cut (the client would then reject its own sign-in).
+        if len(grant.request.payload.data.get("nonce") or "") > NONCE_MAX_LENGTH:
+            raise InvalidRequestError("The 'nonce' is too long.")
+        super().validate_openid_authorization_request(grant, redirect_uri)
 
     def exists_nonce(self, nonce: str, request: IssuerRequest) -> bool:
         return AuthorizationCode.objects.filter(client__client_id=request.payload.client_id, nonce=nonce).exists()

@@ -50,6 +50,16 @@ class ServiceTokenGrant:
     audience: str
     scope: str
 
+    def response_body(self) -> dict:
+        """The token answer (RFC 6749 section 5.1), at /api/service-token/ and at the OAuth token endpoint alike."""
+        return {
+            "access_token": self.access_token,
+            "token_type": "Bearer",
+            "expires_in": self.expires_in,
+            "audience": self.audience,
+            "scope": self.scope,
+        }
+
 
 def service_client_secret_set(*, client: ServiceClient, raw_secret: str) -> None:
     """Store a new secret (as a keyed digest, ServiceClient.check_secret); the old one stops working at once."""

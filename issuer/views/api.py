@@ -1,8 +1,6 @@
-"""The issuer's HTTP API: token endpoints, logout, sessions, JWKS and discovery. Thin: services decide."""
+"""The issuer's first-party JSON API: token endpoints, logout, sessions, the revocation list, service tokens.
+Thin: services decide. (The OpenID Connect endpoints are in issuer/views/oidc.py, discovery in discovery.py.)"""
 
-from django.conf import settings
-from django.http import HttpRequest, JsonResponse
-from django.views.decorators.http import require_GET
 from rest_framework import exceptions, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -159,55 +157,9 @@ class RevocationListView(PublicAPIView):
         return response
 
 
-@require_GET
-def jwks(request: HttpRequest) -> JsonResponse:
-    response = JsonResponse(keys.published_jwks())
-    # Short enough that a rotation is seen soon; relying apps also refetch on an unknown kid.
-    response["Cache-Control"] = f"public, max-age={settings.SSO_ISSUER['JWKS_MAX_AGE']}"
-    return response
-
-
-@require_GET
-def openid_configuration(request: HttpRequest) -> JsonResponse:
-    # Built from SSO_ISSUER_URL only, never from the Host header, so a forged Host cannot poison it.
-    base = settings.SSO_ISSUER_URL
-    response = JsonResponse(
-        {
-            "issuer": base,
-            "jwks_uri": f"{base}/.well-known/jwks.json",
-            "token_endpoint": f"{base}/api/token/",
-            "token_refresh_endpoint": f"{base}/api/token/refresh/",
-            # Service clients (client credentials) get tokens here, not at token_endpoint.
-            "service_token_endpoint": f"{base}/api/service-token/",
-            "end_session_endpoint": f"{base}/logout/",
-            "revocation_list_uri": f"{base}/api/revocations/",
-            "authorization_endpoint": f"{base}/login/",
-            "id_token_signing_alg_values_supported": [keys.ALGORITHM],
-            "token_endpoint_auth_methods_supported": ["none"],
-            "grant_types_supported": ["password", "refresh_token", "client_credentials"],
-            "claims_supported": [
-                "iss",
-                "sub",
-                "aud",
-                "exp",
-                "iat",
-                "jti",
-                "token_type",
-                "sid",
-                "username",
-                "roles",
-                "staff",
-            ],
-            "subject_types_supported": ["public"],
-            "response_types_supported": ["token"],
-        }
-    )
-    response["Cache-Control"] = "public, max-age=3600"
-    return response
-
-
 class ServiceTokenView(PublicAPIView):
-    """POST client_id + client_secret + audience (+ scope) -> a short-lived service token for that one app."""
+    """POST client_id + client_secret + audience (+ scope) -> a short-lived service token for that one app. An
+    alias of the token endpoint's client_credentials grant (issuer.views.oidc.token), kept for existing callers."""
 
     def post(self, request: Request) -> Response:
         serializer = ServiceTokenSerializer(data=request.data)
@@ -231,11 +183,4 @@ class ServiceTokenView(PublicAPIView):
             raise exceptions.PermissionDenied(messages.SCOPE_NOT_ALLOWED, code="scope_not_allowed") from e
         # RFC 6749 section 5.1: a token response is never cached.
         headers = {"Cache-Control": "no-store"}
-        body = {
-            "access_token": grant.access_token,
-            "token_type": "Bearer",
-            "expires_in": grant.expires_in,
-            "audience": grant.audience,
-            "scope": grant.scope,
-        }
-        return Response(body, headers=headers)
+        return Response(grant.response_body(), headers=headers)

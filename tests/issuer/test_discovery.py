@@ -40,7 +40,7 @@ def test_discovery_names_the_configured_issuer_whatever_the_host_header(client):
     body = response.json()
     assert body["issuer"] == settings.SSO_ISSUER_URL
     assert body["jwks_uri"] == f"{settings.SSO_ISSUER_URL}/.well-known/jwks.json"
-    assert body["token_endpoint"] == f"{settings.SSO_ISSUER_URL}/api/token/"
+    assert body["token_endpoint"] == f"{settings.SSO_ISSUER_URL}/oauth/token/"
     assert body["id_token_signing_alg_values_supported"] == ["RS256"]
 
 

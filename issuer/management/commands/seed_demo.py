@@ -1,4 +1,5 @@
-"""Demo data for `make run`: the relying apps, alice, bob and carol, and the service client `orders`.
+"""Demo data for `make run`: the relying apps (each an OpenID Connect client too), alice, bob and carol, and the
+service client `orders`.
 Refused when the origins are HTTPS (production): it would create a superuser with a published password."""
 
 from django.conf import settings
@@ -11,6 +12,17 @@ from issuer.models import RelyingApp, ServiceClient
 from issuer.services.service_clients import service_client_secret_set
 
 
+def _client_fields(origin: str) -> dict:
+    """A demo app as a first-party confidential client of sso_client's any-domain mode (its /sso/ URLs)."""
+    return {
+        "redirect_uris": f"{origin}/sso/callback/",
+        "post_logout_redirect_uris": f"{origin}/",
+        "backchannel_logout_uri": f"{origin}/sso/backchannel-logout/",
+        "client_type": RelyingApp.ClientType.CONFIDENTIAL,
+        "is_first_party": True,
+    }
+
+
 class Command(BaseCommand):
     help = "Create (or update) the relying apps, the demo accounts alice, bob and carol, and the service client orders."
 
@@ -21,11 +33,29 @@ class Command(BaseCommand):
         User = get_user_model()
         with transaction.atomic():
             orders, _ = RelyingApp.objects.update_or_create(
-                audience="orders", defaults={"name": "Orders", "origin": settings.ORDERS_URL}
+                audience="orders",
+                defaults={
+                    "name": "Orders",
+                    "origin": settings.ORDERS_URL,
+                    "client_id": "orders",
+                    **_client_fields(settings.ORDERS_URL),
+                },
             )
             products, _ = RelyingApp.objects.update_or_create(
-                audience="products", defaults={"name": "Products", "origin": settings.PRODUCTS_URL}
+                audience="products",
+                defaults={
+                    "name": "Products",
+                    "origin": settings.PRODUCTS_URL,
+                    "client_id": "products",
+                    **_client_fields(settings.PRODUCTS_URL),
+                },
             )
+            # Like the passwords, a client secret is set only when there is none (DEMO_CLIENT_SECRET; each site
+            # reads it as SSO_CLIENT_SECRET).
+            for app in (orders, products):
+                if not app.client_secret_hash:
+                    app.set_client_secret(settings.DEMO_CLIENT_SECRET)
+                    app.save(update_fields=["client_secret_hash"])
             catalog_manager, _ = Group.objects.get_or_create(name="catalog_manager")
             accounts = {
                 "alice": {"is_staff": True, "is_superuser": True, "apps": [orders, products], "groups": []},
@@ -52,5 +82,5 @@ class Command(BaseCommand):
                 service_client_secret_set(client=service, raw_secret=settings.DEMO_SERVICE_SECRET)
         self.stdout.write(
             "Demo accounts: alice (staff, every app), bob (orders, products), carol (products, catalog_manager); "
-            "service client: orders (stock:reserve at products)"
+            "service client: orders (stock:reserve at products); OpenID Connect clients: orders, products"
         )
