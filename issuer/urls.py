@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.urls import path
 
-from .views import api, discovery, inspector, oidc, pages, password_reset
+from .views import api, discovery, inspector, oidc, oidc_session, pages, password_reset
 
 urlpatterns = [
     path("api/token/", api.TokenObtainView.as_view(), name="token_obtain"),
@@ -42,6 +42,9 @@ urlpatterns = [
     path("password-reset/set/", password_reset.password_reset_set_page, name="password_reset_set"),
     path("password-reset/done/", password_reset.password_reset_done_page, name="password_reset_done"),
     path("password-reset/<str:token>/", password_reset.password_reset_link_page, name="password_reset_link"),
+    # OpenID Connect sessions (issuer/views/oidc_session.py): RP-initiated logout and UserInfo.
+    path("oauth/logout/", oidc_session.end_session, name="oauth_end_session"),
+    path("oauth/userinfo/", oidc_session.userinfo, name="oauth_userinfo"),
     # The token inspector, staff only (issuer/views/inspector.py).
     path("inspect/", inspector.inspect_page, name="inspect_token"),
     path("admin/login/", pages.admin_login, name="browser_admin_login"),

@@ -5,7 +5,7 @@ several tabs race to do it. The views in issuer/views/pages.py call these."""
 import logging
 import time
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -82,6 +82,9 @@ def app_refused(*, next_url: str, access: str) -> RelyingApp | None:
     return None if app.audience in audiences else app
 
 
+# The OpenID Connect authorization endpoint (issuer/views/oidc.py), where the login page leads back to.
+AUTHORIZE_PATH = "/session/authorize/"
+
 # The issuer's own pages that only staff may use, by path prefix, with the name a person knows them by.
 STAFF_PAGES = {"/admin/": "Administration", "/inspect/": "the token inspector"}
 
@@ -115,6 +118,11 @@ def destination_name(next_url: str) -> str:
     """What a person signing in is on their way to, in words for the sign-in page ("" for the home page)."""
     if next_url.startswith(("http://", "https://")) and _issuer_path(next_url) is None:
         app = relying_app_for(next_url)
+        return app.name if app is not None else ""
+    if _issuer_path(next_url) == AUTHORIZE_PATH:
+        # On the way back to an OpenID Connect client's authorization request: that client.
+        client_id = parse_qs(urlsplit(next_url).query).get("client_id", [""])[0]
+        app = RelyingApp.objects.filter(client_id=client_id, is_active=True).first()
         return app.name if app is not None else ""
     return staff_page_name(next_url) or ""
 

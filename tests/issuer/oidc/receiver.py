@@ -6,6 +6,11 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
+import jwt
+from django.conf import settings
+
+from issuer.signing.oidc import LOGOUT_TOKEN_REQUIRED_CLAIMS, published_key_for
+
 
 @dataclass(frozen=True)
 class Received:
@@ -75,3 +80,22 @@ class Receiver:
                 pass
 
         return Handler
+
+
+def verified_logout_token(raw: str, *, audience: str) -> dict:
+    """The token as a relying party checks it (section 2.6): the published key, RS256 only, exact iss and aud."""
+    return jwt.decode(
+        raw,
+        published_key_for(raw),
+        algorithms=["RS256"],
+        audience=audience,
+        issuer=settings.SSO_ISSUER_URL,
+        options={"require": list(LOGOUT_TOKEN_REQUIRED_CLAIMS)},
+    )
+
+
+def join_delivery_threads() -> None:
+    """Wait for this process's delivery pass (started at the commit, before the sign-out answered) to end."""
+    for thread in threading.enumerate():
+        if thread.name == "backchannel-logout":
+            thread.join(timeout=30)

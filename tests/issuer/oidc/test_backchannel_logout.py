@@ -2,13 +2,11 @@
 is owed a logout token in the same transaction, and the token reaches a real HTTP receiver after the commit,
 verified as a client would, retried when refused, given up after the last attempt, never blocking a sign-out."""
 
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
 
 import jwt
 import pytest
-from django.conf import settings
 from django.core.management import call_command
 from django.db import transaction
 
@@ -24,13 +22,11 @@ from issuer.services.sessions import (
 )
 from issuer.signing.oidc import (
     BACKCHANNEL_LOGOUT_EVENT,
-    LOGOUT_TOKEN_REQUIRED_CLAIMS,
     LOGOUT_TOKEN_TYP,
-    published_key_for,
 )
 from tests.issuer.conftest import PASSWORD
 
-from .receiver import Receiver
+from .receiver import Receiver, join_delivery_threads, verified_logout_token
 
 
 @pytest.fixture
@@ -56,25 +52,6 @@ def client_session(*, browser: SSOSession, app: RelyingApp) -> SSOSession:
 def move_clock(monkeypatch, by: timedelta) -> None:
     later = clock.now() + by
     monkeypatch.setattr(clock, "now", lambda: later)
-
-
-def verified_logout_token(raw: str, *, audience: str) -> dict:
-    """The token as a relying party checks it (section 2.6): the published key, RS256 only, exact iss and aud."""
-    return jwt.decode(
-        raw,
-        published_key_for(raw),
-        algorithms=["RS256"],
-        audience=audience,
-        issuer=settings.SSO_ISSUER_URL,
-        options={"require": list(LOGOUT_TOKEN_REQUIRED_CLAIMS)},
-    )
-
-
-def join_delivery_threads() -> None:
-    """Wait for this process's delivery pass (started at the commit, before the sign-out answered) to end."""
-    for thread in threading.enumerate():
-        if thread.name == "backchannel-logout":
-            thread.join(timeout=30)
 
 
 @pytest.fixture

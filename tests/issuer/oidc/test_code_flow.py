@@ -110,6 +110,7 @@ def test_without_a_session_the_login_page_comes_first_and_leads_back(orders_clie
     assert response.status_code == 302 and response["Location"].startswith("/login/?next=")
     next_url = query_of(response["Location"])["next"]
     assert next_url.startswith("/session/authorize/?")
+    assert b"To continue to <strong>Orders</strong>" in browser.get(response["Location"]).content
     signed_in = browser.post("/login/", {"username": "bob", "password": PASSWORD, "next": next_url})
     assert signed_in.status_code == 302 and signed_in["Location"] == next_url
     back = browser.get(next_url)
