@@ -2,11 +2,13 @@
 on loopback (one per module), Debian's Chromium, and client registration with `create_client` as a newcomer
 would run it."""
 
+import contextlib
 import json
 import subprocess
 from collections.abc import Iterator
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 
 from tests.browser import conftest as browser
 from tests.conftest import services_required
@@ -74,7 +76,8 @@ def user_subject(stack: Stack, username: str) -> str:
     code = (
         f"from django.contrib.auth import get_user_model\nprint(get_user_model().objects.get(username={username!r}).pk)"
     )
-    return stack.manage("issuer", "shell", "-c", code).strip()
+    # The last line: Django's shell may first say what it imported.
+    return stack.manage("issuer", "shell", "-c", code).split()[-1]
 
 
 def sign_in_at_issuer(page, stack: Stack, username: str) -> None:
@@ -83,9 +86,32 @@ def sign_in_at_issuer(page, stack: Stack, username: str) -> None:
     assert page.url.startswith(f"{stack.url['issuer']}/"), page.url
     page.fill("#id_username", username)
     page.fill("#id_password", DEMO_PASSWORD)
-    with page.expect_navigation():
-        page.click("button[type=submit]")
-    consent = page.locator("#consent-allow")
-    if page.url.startswith(f"{stack.url['issuer']}/") and consent.count():
+    submit(page, "button[type=submit]")
+    if page.url.startswith(f"{stack.url['issuer']}/") and page.locator("#consent-allow").count():
+        submit(page, "#consent-allow")
+
+
+def submit(page, selector: str) -> None:
+    """Send a form and wait for where it leads. Chromium applies the page's Content-Security-Policy
+    form-action to every redirect that follows the form, and a refused one leaves only net::ERR_ABORTED:
+    say which policy refused which address instead."""
+    refusals: list[str] = []
+
+    def on_console(message) -> None:
+        if "Content Security Policy" in message.text:
+            refusals.append(message.text)
+
+    page.on("console", on_console)
+    try:
         with page.expect_navigation():
-            consent.first.click()
+            page.click(selector)
+    except PlaywrightError as e:
+        # Chromium may report the refusal just after the aborted navigation.
+        if not refusals:
+            with contextlib.suppress(PlaywrightError):
+                page.wait_for_event("console", lambda message: "Content Security Policy" in message.text)
+        if refusals:
+            raise AssertionError(f"the issuer's page refused to send the browser on: {refusals}") from e
+        raise
+    finally:
+        page.remove_listener("console", on_console)

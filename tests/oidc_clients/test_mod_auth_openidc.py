@@ -118,7 +118,7 @@ def apache_log(run_dir: Path) -> str:
     return "".join(path.read_text(errors="replace") for path in sorted(run_dir.glob("*.log")))
 
 
-def test_apache_signs_in_through_the_issuer_and_a_back_channel_logout_ends_its_session(page, issuer, apache, tmp_path):
+def test_apache_signs_in_through_the_issuer_and_a_back_channel_logout_ends_its_session(apache, page, issuer, tmp_path):
     port = free_port()
     origin = f"http://{APACHE_HOST}:{port}"
     registered = register_client(

@@ -105,7 +105,7 @@ def sign_out_through_rp(page, issuer: Stack, rp: str, end_session_url: str) -> d
     return rp_result(page)
 
 
-def test_a_confidential_client_signs_in_refreshes_and_signs_out(page, issuer, node):
+def test_a_confidential_client_signs_in_refreshes_and_signs_out(node, page, issuer):
     port = free_port()
     registered = register(issuer, "Node confidential RP", port)
     assert registered["client_secret"]
@@ -131,7 +131,7 @@ def test_a_confidential_client_signs_in_refreshes_and_signs_out(page, issuer, no
         assert page.locator("#id_password").count() == 1
 
 
-def test_a_public_client_signs_in_with_pkce_alone(page, issuer, node):
+def test_a_public_client_signs_in_with_pkce_alone(node, page, issuer):
     port = free_port()
     registered = register(issuer, "Node public RP", port, "--public")
     assert not registered.get("client_secret")
