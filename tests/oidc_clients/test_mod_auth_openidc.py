@@ -4,6 +4,7 @@ the foreground with a configuration generated here, on 127.0.0.1, and the browse
 another site than the issuer's, so nothing but OpenID Connect carries the sign-on across."""
 
 import contextlib
+import json
 import os
 import secrets
 import subprocess
@@ -118,6 +119,25 @@ def apache_log(run_dir: Path) -> str:
     return "".join(path.read_text(errors="replace") for path in sorted(run_dir.glob("*.log")))
 
 
+def backchannel_notices(stack: Stack, client_id: str) -> list[dict]:
+    """The issuer's back-channel logout outbox for this client, once every notice in it is delivered or 5 s
+    have passed (the issuer records a delivery just after the client has answered)."""
+    code = (
+        "import json\n"
+        "from issuer.models import BackchannelLogout\n"
+        f"notices = BackchannelLogout.objects.filter(client__client_id={client_id!r})\n"
+        "print(json.dumps([{'delivered': n.delivered_at is not None, 'attempts': n.attempts,"
+        " 'last_error': n.last_error} for n in notices]))"
+    )
+    deadline = time.monotonic() + 5
+    while True:
+        # The last line: Django's shell may first say what it imported.
+        notices = json.loads(stack.manage("issuer", "shell", "-c", code).splitlines()[-1])
+        if all(notice["delivered"] for notice in notices) or time.monotonic() > deadline:
+            return notices
+        time.sleep(0.2)
+
+
 def test_apache_signs_in_through_the_issuer_and_a_back_channel_logout_ends_its_session(apache, page, issuer, tmp_path):
     port = free_port()
     origin = f"http://{APACHE_HOST}:{port}"
@@ -164,3 +184,8 @@ def test_apache_signs_in_through_the_issuer_and_a_back_channel_logout_ends_its_s
             time.sleep(0.2)
         assert urlsplit(page.url).netloc == issuer_netloc, f"still served by Apache\n{apache_log(tmp_path)}"
         assert page.locator("#id_password").count() == 1
+
+        # ... because the logout token reached it: mod_auth_openidc answered 200, which the issuer records just
+        # after Apache has acted on it.
+        notices = backchannel_notices(issuer, registered["client_id"])
+        assert [notice["delivered"] for notice in notices] == [True], notices

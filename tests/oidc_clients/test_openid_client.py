@@ -138,9 +138,10 @@ def test_a_public_client_signs_in_with_pkce_alone(node, page, issuer):
     with node_rp(node, issuer, registered, port) as rp:
         result = sign_in_through_rp(page, issuer, rp)
         assert_signed_in_as_bob(result, issuer, registered["client_id"])
-        if result["has_refresh_token"]:
-            assert result["refreshed"]["refresh_token_differs"]
-            assert result["refreshed"]["userinfo_sub"] == result["id_token_claims"]["sub"]
+        # A public client's refresh token is rotated on use, with reuse detection (OAuth 2.1 section 4.3.1).
+        assert result["has_refresh_token"]
+        assert result["refreshed"]["refresh_token_differs"]
+        assert result["refreshed"]["userinfo_sub"] == result["id_token_claims"]["sub"]
 
         signed_out = sign_out_through_rp(page, issuer, rp, result["end_session_url"])
         assert signed_out == {"signed_out": True, "state_echoed": True}
