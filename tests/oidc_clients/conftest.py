@@ -77,7 +77,7 @@ def user_subject(stack: Stack, username: str) -> str:
         f"from django.contrib.auth import get_user_model\nprint(get_user_model().objects.get(username={username!r}).pk)"
     )
     # The last line: Django's shell may first say what it imported.
-    return stack.manage("issuer", "shell", "-c", code).split()[-1]
+    return stack.manage("issuer", "shell", "-c", code).splitlines()[-1].strip()
 
 
 def sign_in_at_issuer(page, stack: Stack, username: str) -> None:
