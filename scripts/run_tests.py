@@ -29,6 +29,7 @@ GROUPS = [
     ("settings.issuer", ["tests/security"]),
     ("settings.issuer", ["tests/revocation"]),
     ("settings.issuer", ["tests/browser"]),
+    ("settings.issuer", ["tests/oidc_clients"]),
     ("settings.issuer", ["tests/integration"]),
     ("settings.issuer", ["tests/faults"]),
     ("settings.issuer", ["tests/scale"]),
