@@ -15,7 +15,6 @@ from django.db.models.signals import m2m_changed, post_delete, post_save, pre_de
 from django.dispatch import receiver
 
 from .models import GroupMFAPolicy, RelyingApp, SSOSession
-from .services.oauth_clients import registered_client_origins_forget
 from .services.sessions import session_grants_invalidate, user_sessions_revoke
 
 User = get_user_model()
@@ -74,13 +73,6 @@ def grants_on_app_or_group_change(sender, instance, raw: bool = False, **kwargs)
     # An app's audience or activity, a deleted app or group (whose memberships go without m2m signals).
     if not raw:
         session_grants_invalidate()
-
-
-@receiver(post_save, sender=RelyingApp, dispatch_uid="issuer.csp_origins_on_app_save")
-@receiver(post_delete, sender=RelyingApp, dispatch_uid="issuer.csp_origins_on_app_delete")
-def csp_origins_on_app_change(sender, instance, **kwargs) -> None:
-    # Its redirect URIs are where the issuer's forms may lead (its Content-Security-Policy's form-action).
-    registered_client_origins_forget()
 
 
 @receiver(post_save, sender=Group, dispatch_uid="issuer.grants_on_group_rename")

@@ -31,14 +31,15 @@ class SecurityHeadersMiddleware:
             "Cache-Control": "no-store",
         }
         # A site whose forms lead to origins known only at run time (the issuer: its registered OpenID Connect
-        # clients, where a sign-in or a sign-out redirects) names a function returning them.
+        # clients, where a sign-in or a sign-out redirects) names a function returning them, asked per page.
         extra = getattr(settings, "SSO_CSP_FORM_ACTION_ORIGINS", "")
         self.form_action_origins: Callable[[], frozenset[str]] | None = import_string(extra) if extra else None
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         response = self.get_response(request)
         headers = self.headers
-        if self.form_action_origins is not None:
+        # Only a page can hold a form; an API answer keeps the fixed policy without asking.
+        if self.form_action_origins is not None and response.get("Content-Type", "").startswith("text/html"):
             headers = {
                 **headers,
                 "Content-Security-Policy": _with_form_action(

@@ -4,7 +4,6 @@ throttle that service clients already have, and people's consent to clients that
 
 import logging
 import secrets
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
@@ -130,39 +129,26 @@ def consent_grant(*, user: AbstractBaseUser, client: RelyingApp, scope: str, ip:
     )
 
 
-# Read on every issuer response (its Content-Security-Policy, webguard.security), so kept for a few seconds per
-# process: a newly registered client's pages work within that time, with no restart.
-REGISTERED_ORIGINS_SECONDS = 5.0
-_registered_origins: tuple[float, frozenset[str]] = (float("-inf"), frozenset())
+# The last list read, kept for a response made while the database is down.
+_registered_origins: frozenset[str] = frozenset()
 
 
 def registered_client_origins() -> frozenset[str]:
     """The origins an active client registered a redirect or post-logout redirect URI on: where the issuer's
-    sign-in, consent and sign-out forms may lead (settings SSO_CSP_FORM_ACTION_ORIGINS). Registering a client
-    is all it takes; no environment variable, no restart."""
+    sign-in, consent and sign-out forms may lead (settings SSO_CSP_FORM_ACTION_ORIGINS, asked for each HTML page).
+    Read from the clients each time, so registering a client is all it takes: no environment variable, no
+    restart, no wait."""
     global _registered_origins
-    read_at, origins = _registered_origins
-    now = time.monotonic()
-    if now - read_at < REGISTERED_ORIGINS_SECONDS:
-        return origins
     try:
         uris = list(RelyingApp.objects.filter(is_active=True).values_list("redirect_uris", "post_logout_redirect_uris"))
     except DatabaseError:
-        # Every response asks, /healthz's and the JWKS's too: with the database down they keep the last list.
+        # A page made while the database is down (the 503 page) keeps the last list.
         logger.warning("csp event=client_origins_unavailable")
-        _registered_origins = (now, origins)
-        return origins
-    origins = frozenset(
+        return _registered_origins
+    _registered_origins = frozenset(
         f"{parts.scheme}://{parts.netloc}".lower()
         for redirect_uris, post_logout_uris in uris
         for uri in (redirect_uris + "\n" + post_logout_uris).split()
         if (parts := urlsplit(uri)).scheme in ("http", "https") and parts.netloc
     )
-    _registered_origins = (now, origins)
-    return origins
-
-
-def registered_client_origins_forget() -> None:
-    """A client changed in this process (issuer.signals): read the origins again at the next response."""
-    global _registered_origins
-    _registered_origins = (float("-inf"), frozenset())
+    return _registered_origins

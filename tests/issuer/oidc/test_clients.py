@@ -170,23 +170,21 @@ def test_a_registered_client_is_where_the_issuers_forms_may_lead_with_no_restart
     assert "https://shop.example.net" in allowed and "http://blog.other.test:8080" in allowed
     assert "'self'" in allowed
     RelyingApp.objects.filter(name="Shop").update(is_active=False)
-    RelyingApp.objects.get(name="Shop").save()  # what the admin's save does: this process reads them again
     assert "https://shop.example.net" not in _form_action(client.get("/login/"))
+    # An API answer holds no form: it keeps the fixed policy, with no query.
+    assert "https://shop.example.net" not in _form_action(client.get("/.well-known/jwks.json"))
 
 
 def test_the_issuer_answers_with_its_last_known_client_origins_while_the_database_is_down(client, monkeypatch):
     from django.db import DatabaseError
 
-    from issuer.services import oauth_clients
-
     _create_client("Shop", "--redirect-uri", "https://shop.example.net/sso/callback/")
-    assert "https://shop.example.net" in _form_action(client.get("/healthz"))
-    monkeypatch.setattr(oauth_clients, "REGISTERED_ORIGINS_SECONDS", 0.0)
+    assert "https://shop.example.net" in _form_action(client.get("/login/"))
 
     def unavailable(*args, **kwargs):
         raise DatabaseError("connection refused")
 
     monkeypatch.setattr(RelyingApp.objects, "filter", unavailable)
-    response = client.get("/healthz")
+    response = client.get("/login/")
     assert response.status_code == 200
     assert "https://shop.example.net" in _form_action(response)
