@@ -105,6 +105,7 @@ def results(**changes) -> dict:
             "pbkdf2_iterations": 1_000_000,
             "refresh_statements": ["BEGIN", "SELECT", "UPDATE", "INSERT", "COMMIT"],
         },
+        "oidc_flow": {"code_flow": 140_000.0, "login": 280_000.0},
         "issuer_postgres": None,
         "memory": {
             "requests": 50_000,

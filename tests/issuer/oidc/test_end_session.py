@@ -140,7 +140,7 @@ def test_cookies_of_another_live_sign_on_in_this_browser_stay(client, world, use
     assert not response.cookies.get(ACCESS_COOKIE) and not response.cookies.get(REFRESH_COOKIE)
 
 
-def test_the_discovery_document_names_what_is_served(client, settings):
+def test_the_discovery_document_names_what_is_served(client, settings, db):
     body = client.get("/.well-known/openid-configuration").json()
     base = settings.SSO_ISSUER_URL
     assert body["end_session_endpoint"] == f"{base}/oauth/logout/"
