@@ -110,8 +110,9 @@ def pkce_challenge(verifier: str) -> str:
     return base64url_encode(hashlib.sha256(verifier.encode("ascii")).digest()).decode("ascii")
 
 
-def sign_in_start(*, redirect_uri: str) -> SignInStart:
-    """A new authorization request: fresh state, nonce and PKCE verifier (43 to 128 unreserved characters)."""
+def sign_in_start(*, redirect_uri: str, extra: Mapping[str, str] | None = None) -> SignInStart:
+    """A new authorization request: fresh state, nonce and PKCE verifier (43 to 128 unreserved characters), and
+    `extra` (a step-up's max_age and acr_values, checked by the caller)."""
     state, nonce, verifier = secrets.token_urlsafe(32), secrets.token_urlsafe(32), secrets.token_urlsafe(64)
     client_id, _ = _client()
     params = {
@@ -123,6 +124,7 @@ def sign_in_start(*, redirect_uri: str) -> SignInStart:
         "nonce": nonce,
         "code_challenge": pkce_challenge(verifier),
         "code_challenge_method": "S256",
+        **(extra or {}),
     }
     url = _with_query(_browser_endpoint("authorization_endpoint"), params)
     return SignInStart(url=url, state=state, nonce=nonce, verifier=verifier)

@@ -25,11 +25,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from . import clock, oidc
 from .conf import oidc_mode, sso_settings
 from .ended_sessions import session_end
+from .step_up import TWO_FACTORS_ACR
 from .verify import TokenRejected, token_verify
 
 logger = logging.getLogger(__name__)
 
 FLOW_SALT = "sso_client.oidc.flow"
+MAX_AGE_DIGITS = 9  # over thirty years: anything longer is not a step-up's
 
 
 def _oidc_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -51,6 +53,18 @@ def _next_path(request: HttpRequest) -> str:
     if value.startswith("/") and url_has_allowed_host_and_scheme(value, allowed_hosts=None):
         return value
     return "/"
+
+
+def _step_up_params(request: HttpRequest) -> dict[str, str]:
+    """A step-up's max_age (whole seconds) and acr_values (the one value the issuer knows, urn:sso:2fa), passed
+    on to the authorization request; anything else is left out, so a mangled link is an ordinary sign-in."""
+    params = {}
+    max_age = request.GET.get("max_age", "")
+    if max_age.isascii() and max_age.isdigit() and len(max_age) <= MAX_AGE_DIGITS:
+        params["max_age"] = str(int(max_age))
+    if request.GET.get("acr_values") == TWO_FACTORS_ACR:
+        params["acr_values"] = TWO_FACTORS_ACR
+    return params
 
 
 def _callback_uri(request: HttpRequest) -> str:
@@ -95,9 +109,10 @@ def _login_redirect(next_path: str) -> HttpResponseRedirect:
 @require_GET
 def login(request: HttpRequest) -> HttpResponse:
     """Send the browser to the issuer's authorization endpoint; the issuer signs it in (silently when it has
-    a session there) and sends it back to the callback with a code."""
+    a session there, through its step-up page when max_age and acr_values ask for a recent second factor) and
+    sends it back to the callback with a code."""
     try:
-        start = oidc.sign_in_start(redirect_uri=_callback_uri(request))
+        start = oidc.sign_in_start(redirect_uri=_callback_uri(request), extra=_step_up_params(request))
     except oidc.SignInRefused as e:
         logger.warning("auth event=oidc_login_failed reason=%s", e.reason)
         return _failed_page(request, status=502, unavailable=True)

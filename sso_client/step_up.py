@@ -2,7 +2,8 @@
 decorator (requires_mfa). The token must say a second factor was used (`amr` holds "mfa", RFC 8176) and when
 (`auth_time` within N minutes). A refusal is RFC 9470's challenge, 401 with
 `WWW-Authenticate: Bearer error="insufficient_user_authentication", ..., acr_values="urn:sso:2fa", max_age=N`;
-a browser page is sent to the issuer's step-up page instead, which upgrades the session and sends it back."""
+a browser page is sent to the issuer's step-up page instead, which upgrades the session and sends it back (in
+any-domain mode through this site's login, asking the issuer for urn:sso:2fa within N minutes)."""
 
 import functools
 import logging
@@ -11,12 +12,13 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.http import HttpResponseRedirect
+from django.urls import reverse
 from rest_framework import exceptions, status
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
 from . import clock
-from .conf import sso_settings
+from .conf import oidc_mode, sso_settings
 from .user import SSOUser
 
 logger = logging.getLogger(__name__)
@@ -94,7 +96,12 @@ def requires_mfa(minutes: int) -> Callable:
 
 
 def step_up_url(request: Request, *, max_age: int) -> str:
-    """The issuer's step-up page, coming back to this page."""
+    """The issuer's step-up page, coming back to this page. In any-domain mode this site's login instead: its
+    token belongs to its own client session, which only a new authorization (asking for two factors within
+    max_age) upgrades, and the issuer sends a browser back to no other domain's page."""
+    if oidc_mode():
+        query = {"next": request.get_full_path(), "max_age": max_age, "acr_values": TWO_FACTORS_ACR}
+        return f"{reverse('sso_login')}?{urlencode(query)}"
     issuer = sso_settings()["ISSUER"].rstrip("/")
     return f"{issuer}{STEP_UP_PATH}?{urlencode({'next': request.build_absolute_uri(), 'max_age': max_age})}"
 

@@ -140,6 +140,12 @@ def _max_age(raw: str | None, *, redirect_uri: str) -> int | None:
     return int(raw)
 
 
+def _acr_values(oauth_request: IssuerRequest) -> list[str]:
+    """The requested acr values (OpenID Connect Core 3.1.2.1, a voluntary request): a value this issuer does not
+    know is ignored, as the spec allows, and the acr in the ID token says what the sign-on really proved."""
+    return oauth_request.payload.data.get("acr_values", "").split()
+
+
 def _needs_login(oauth_request: IssuerRequest, sign_on: SignOn, *, prompts: list[str], max_age: int | None) -> bool:
     """prompt=login, or a sign-on older than max_age, asks for the password again, unless this sign-on was made
     after the login page this request was sent to."""
@@ -180,8 +186,10 @@ def authorize(request: HttpRequest) -> HttpResponse:
             return _login_redirect(request, oauth_request, fresh="login" in prompts or max_age is not None)
         if client.audience not in user_audiences(user=sign_on.user):
             raise AccessDeniedError("Your account may not use this app.", redirect_uri=grant.redirect_uri)
-        if mfa.MFA not in sign_on.session.amr and mfa.mfa_required_for(sign_on.user, client):
-            # A password alone never yields a code for this app: step up (the same session), then come back.
+        two_factors_asked = mfa.ACR_TWO_FACTORS in _acr_values(oauth_request)
+        if mfa.MFA not in sign_on.session.amr and (two_factors_asked or mfa.mfa_required_for(sign_on.user, client)):
+            # A password alone never yields a code for this app, or for a client that asked for two factors:
+            # step up (the same session), then come back.
             if "none" in prompts:
                 raise InteractionRequiredError(redirect_uri=grant.redirect_uri)
             next_url = _authorization_url(request, oauth_request)

@@ -1,15 +1,19 @@
 """Single sign-on across unrelated domains in Chromium: the issuer at sso.example.test, orders at
 shop.example.net and products at blog.other.test, each relying app in sso_client's any-domain mode
 (OpenID Connect: code flow with PKCE, its own host-only cookies, back-channel logout). No cookie domain is
-shared, so nothing but the protocol carries the sign-on from one site to the other."""
+shared, so nothing but the protocol carries the sign-on from one site to the other; step-up too goes through the
+protocol (a new authorization asking for acr urn:sso:2fa within max_age)."""
 
+import re
 import time
 from collections.abc import Iterator
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
+import pyotp
 import pytest
 import requests
 
+from tests.browser.test_second_factor import ENROL
 from tests.servers import DEMO_PASSWORD, Stack, running_stack
 
 pytestmark = pytest.mark.browser
@@ -17,6 +21,7 @@ pytestmark = pytest.mark.browser
 HOSTS = {"issuer": "sso.example.test", "orders": "shop.example.net", "products": "blog.other.test"}
 CLIENT_SECRET = "cross-domain-test-client-secret"
 DEADLINE_SECONDS = 20
+FRANK_SECRET = "MNZG643TFVSG63LBNFXC243UMVYHK4BB"
 
 
 @pytest.fixture(scope="module")
@@ -171,3 +176,53 @@ def test_an_expired_access_cookie_is_renewed_by_this_site_with_no_trip_through_t
     assert answer[0] == 200 and 0 < answer[1]["expires_in"] <= 300
     assert cookie_values(context, stack.url["orders"])["sso_access"] != before
     assert to_issuer == []
+
+
+FRANK = """
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from issuer.models import RelyingApp
+frank = get_user_model().objects.create_user("frank", password=%(password)r)
+frank.groups.add(Group.objects.get(name="catalog_manager"))
+for app in RelyingApp.objects.filter(client_id__in=["orders", "products"]):
+    app.users.add(frank)
+"""
+STEP_UP_MUG = """
+from apps.products.models import Product
+Product.objects.create(sku="mug-step-up", name="Step-up mug", price="4.00", stock=1)
+"""
+# The product page's own script: a DELETE with the page's CSRF token, answered with the status and any challenge.
+DELETE_THIS_PAGE = """async () => {
+  const token = document.querySelector("input[name=csrfmiddlewaretoken]").value;
+  const answer = await fetch(location.pathname, {
+    method: "DELETE", credentials: "same-origin", headers: {"X-CSRFToken": token, "Accept": "application/json"}});
+  return [answer.status, answer.headers.get("WWW-Authenticate") || ""];
+}"""
+
+
+def test_a_page_needing_a_recent_second_factor_steps_up_at_the_issuer_and_comes_back(page, stack):
+    stack.manage("issuer", "shell", "-c", FRANK % {"password": DEMO_PASSWORD})
+    stack.manage("products", "shell", "-c", STEP_UP_MUG)
+    sign_in_at(page, stack, "orders", "/api/orders/", username="frank")  # no second factor yet: the password alone
+    stack.manage("issuer", "shell", "-c", ENROL % {"username": "frank", "secret": FRANK_SECRET})
+
+    path = "/api/products/mug-step-up/"
+    page.goto(f"{stack.url['products']}{path}")
+    assert page.url == f"{stack.url['products']}{path}"  # signed in through the issuer's session, password only
+    status, challenge = page.evaluate(DELETE_THIS_PAGE)
+    assert status == 401 and challenge.startswith('Bearer error="insufficient_user_authentication"')
+
+    # What the page does with RFC 9470's challenge: this site's login, asking for what the challenge names.
+    asked = dict(re.findall(r'(acr_values|max_age)="?([^",]+)"?', challenge))
+    assert asked == {"acr_values": "urn:sso:2fa", "max_age": "600"}
+    prompts = visits_to_the_login_page(page, stack)
+    page.goto(f"{stack.url['products']}/sso/login/?{urlencode({'next': path, **asked})}")
+    assert page.url.startswith(f"{stack.url['issuer']}/login/step-up/?")
+    page.fill("#id_code", pyotp.TOTP(FRANK_SECRET).now())
+    with page.expect_navigation(url=f"{stack.url['products']}{path}"):
+        page.click("button[type=submit]")
+    assert not [url for url in prompts if urlsplit(url).path == "/login/"], "the step-up asked for the code alone"
+
+    status, challenge = page.evaluate(DELETE_THIS_PAGE)
+    assert (status, challenge) == (204, "")
+    assert page.goto(f"{stack.url['products']}{path}").status == 404

@@ -1,7 +1,9 @@
 """sso_client's any-domain mode (OpenID Connect relying party) in-process, with the issuer faked at requests'
 transport seam: the code flow with PKCE, this site's own cookies, refresh, logout, back-channel logout, and
 the hostile cases (state, nonce, ID tokens for another audience, issuer, algorithm or type, a replayed
-callback, open redirects through `next`, forged logout tokens, an ended session's tokens)."""
+callback, open redirects through `next`, forged logout tokens, an ended session's tokens); and step-up: a page
+needing a recent second factor goes through this site's login with max_age and acr_values=urn:sso:2fa, which
+pass into the authorization request only as a whole number of seconds and the one acr the issuer knows."""
 
 import base64
 import hashlib
@@ -12,9 +14,15 @@ from urllib.parse import parse_qs, urlsplit
 import jwt
 import pytest
 from django.core.checks import run_checks
-from rest_framework.test import APIClient
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import JSONRenderer, TemplateHTMLRenderer
+from rest_framework.response import Response
+from rest_framework.test import APIClient, APIRequestFactory
+from rest_framework.views import APIView
 
 from sso_client.claims import BACKCHANNEL_LOGOUT_EVENT
+from sso_client.conf import sso_settings
+from sso_client.step_up import RequiresMFA
 from tests import fake_http
 from tests.keys import ISSUER, jwks, kid_of, mint_token, private_key
 from tests.orders.test_browser_pages import csrf_token_of
@@ -26,6 +34,7 @@ HTML = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 CLIENT_ID = "orders"
 CLIENT_SECRET = "test-client-secret"
 CALLBACK = "http://testserver/sso/callback/"
+TWO_FACTORS = "urn:sso:2fa"
 DISCOVERY = {
     "issuer": ISSUER,
     "authorization_endpoint": f"{ISSUER}/session/authorize/",
@@ -64,6 +73,7 @@ class FakeIssuer:
         self.refresh_tokens: set[str] = set()
         self.id_token_claims: dict = {}  # what the next ID token changes, for the hostile cases
         self.id_token_header: dict = {}
+        self.access_claims: dict = {}  # what the next access token changes (a step-up's amr, say)
         self.sid = "client-session"
 
     def authorize(self, location: str) -> dict[str, str]:
@@ -73,7 +83,7 @@ class FakeIssuer:
         return {"code": code, "state": params["state"], "iss": ISSUER}
 
     def tokens(self, *, nonce: str | None) -> dict:
-        access = mint_token(sid=self.sid, aud=["orders"])
+        access = mint_token(sid=self.sid, aud=["orders"], **self.access_claims)
         refresh = secrets.token_urlsafe(16)
         self.refresh_tokens.add(refresh)
         at_hash = base64.urlsafe_b64encode(hashlib.sha256(access.encode()).digest()[:16]).rstrip(b"=").decode()
@@ -438,3 +448,81 @@ def test_the_endpoints_are_not_there_in_cookie_mode(browser):
 def test_system_checks_refuse_an_incomplete_oidc_configuration(settings, change, error_id):
     settings.SSO_CLIENT = {**settings.SSO_CLIENT, **change}
     assert error_id in {error.id for error in run_checks()}
+
+
+# ---- step-up ------------------------------------------------------------------------------------------
+
+
+class RecentMFAPage(APIView):
+    """A page (HTML for a browser) needing a second factor within five minutes."""
+
+    permission_classes = [IsAuthenticated, RequiresMFA(5)]
+    renderer_classes = [TemplateHTMLRenderer, JSONRenderer]
+    template_name = "sso_client/kept_form.html"
+
+    def get(self, request):
+        return Response({"ok": True})
+
+
+def open_page(access: str):
+    request = APIRequestFactory().get("/danger/?tab=2", HTTP_ACCEPT="text/html")
+    request.COOKIES[sso_settings()["ACCESS_COOKIE_NAME"]] = access
+    return RecentMFAPage.as_view()(request)
+
+
+def authorization_params(response) -> dict[str, str]:
+    return {key: values[0] for key, values in parse_qs(urlsplit(response["Location"]).query).items()}
+
+
+def test_a_page_needing_mfa_sends_the_browser_to_this_sites_login_asking_for_two_factors(issuer):
+    response = open_page(mint_token(amr=["pwd"], auth_time=int(time.time())))
+    assert response.status_code == 302 and "insufficient_user_authentication" in response["WWW-Authenticate"]
+    location = urlsplit(response["Location"])
+    assert not location.scheme and not location.netloc and location.path == "/sso/login/"
+    assert parse_qs(location.query) == {"next": ["/danger/?tab=2"], "max_age": ["300"], "acr_values": [TWO_FACTORS]}
+
+
+def test_login_passes_max_age_and_acr_values_into_the_authorization_request(browser, issuer):
+    response = browser.get("/sso/login/", {"next": "/danger/", "max_age": "300", "acr_values": TWO_FACTORS})
+    params = authorization_params(response)
+    assert params["max_age"] == "300" and params["acr_values"] == TWO_FACTORS
+    assert params["code_challenge_method"] == "S256" and params["state"]
+
+
+def test_an_ordinary_login_asks_for_neither(browser, issuer):
+    params = authorization_params(start(browser))
+    assert "max_age" not in params and "acr_values" not in params
+
+
+@pytest.mark.parametrize(
+    "max_age", ["-1", "+300", "1e3", "300.5", "0x12c", " 300", "300&prompt=none", "\u0663\u0660\u0660", "1" * 10]
+)
+def test_a_hostile_max_age_is_left_out(browser, issuer, max_age):
+    response = browser.get("/sso/login/", {"next": "/danger/", "max_age": max_age, "acr_values": TWO_FACTORS})
+    assert response.status_code == 302
+    params = authorization_params(response)
+    assert "max_age" not in params and "prompt" not in params and params["acr_values"] == TWO_FACTORS
+
+
+def test_a_max_age_is_sent_as_a_plain_number(browser, issuer):
+    assert authorization_params(browser.get("/sso/login/", {"max_age": "0600"}))["max_age"] == "600"
+
+
+@pytest.mark.parametrize("acr_values", ["urn:sso:1fa", "urn:sso:2fa urn:other", "URN:SSO:2FA", "x", ""])
+def test_an_acr_value_other_than_two_factors_is_left_out(browser, issuer, acr_values):
+    params = authorization_params(browser.get("/sso/login/", {"max_age": "300", "acr_values": acr_values}))
+    assert "acr_values" not in params and params["max_age"] == "300"
+
+
+def test_the_callback_keeps_the_stepped_up_session_and_the_page_then_answers(browser, issuer):
+    assert open_page(mint_token(amr=["pwd"], auth_time=int(time.time()))).status_code == 302
+    login = browser.get("/sso/login/", {"next": "/danger/?tab=2", "max_age": "300", "acr_values": TWO_FACTORS})
+    issuer.access_claims = {"amr": ["pwd", "otp", "mfa"], "acr": TWO_FACTORS, "auth_time": int(time.time())}
+    callback = browser.get("/sso/callback/", issuer.authorize(login["Location"]))
+    assert callback.status_code == 302 and callback["Location"] == "/danger/?tab=2"
+    assert open_page(callback.cookies["sso_access"].value).status_code == 200
+
+
+def test_in_cookie_mode_the_page_still_goes_to_the_issuers_step_up_page():
+    response = open_page(mint_token(amr=["pwd"], auth_time=int(time.time())))
+    assert response["Location"].startswith(f"{sso_settings()['ISSUER'].rstrip('/')}/login/step-up/?")
