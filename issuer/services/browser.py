@@ -114,6 +114,8 @@ def destination_name(next_url: str) -> str:
     if _issuer_path(next_url) == AUTHORIZE_PATH:
         # On the way back to an OpenID Connect client's authorization request: that client.
         client_id = parse_qs(urlsplit(next_url).query).get("client_id", [""])[0]
+        if not client_id.isprintable():  # a NUL names no client (and PostgreSQL refuses to look for one)
+            return ""
         app = RelyingApp.objects.filter(client_id=client_id, is_active=True).first()
         return app.name if app is not None else ""
     return staff_page_name(next_url) or ""

@@ -69,6 +69,7 @@ SCOPE_CLAIMS = {
 }
 CODE_LIFETIME = timedelta(seconds=60)
 NONCE_MAX_LENGTH = AuthorizationCode._meta.get_field("nonce").max_length
+CLIENT_ID_MAX_LENGTH = RelyingApp._meta.get_field("client_id").max_length
 # Public clients authenticate with "none" (PKCE alone); confidential ones with their secret, either way.
 CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 SECRET_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
@@ -149,6 +150,12 @@ class ClientAuthThrottled(OAuth2Error):
         return [*super().get_headers(), ("Retry-After", str(self.retry_after))]
 
 
+def _plausible_client_id(client_id: str | None) -> bool:
+    """Worth a lookup: a client id is printable text of at most its column's length. Anything else names no
+    client, and a NUL would make PostgreSQL refuse the query itself (a 500 instead of invalid_client)."""
+    return bool(client_id) and len(client_id) <= CLIENT_ID_MAX_LENGTH and client_id.isprintable()
+
+
 class IssuerAuthorizationServer(AuthorizationServer):
     """Authlib's server for Django: clients are RelyingApp rows (and, for client credentials and introspection,
     ServiceClient rows), tokens come from issuer.services.sessions, which also stores them."""
@@ -160,9 +167,13 @@ class IssuerAuthorizationServer(AuthorizationServer):
         self._service_client_auth.register("client_secret_basic", _client_secret_basic)
 
     def query_client(self, client_id: str) -> RelyingApp | None:
+        if not _plausible_client_id(client_id):
+            return None
         return RelyingApp.objects.filter(client_id=client_id, is_active=True).first()
 
     def query_service_client(self, client_id: str) -> ServiceClient | None:
+        if not _plausible_client_id(client_id):
+            return None
         return ServiceClient.objects.filter(client_id=client_id, is_active=True).first()
 
     def authenticate_client(self, request: IssuerRequest, methods: list[str], endpoint: str = "token") -> RelyingApp:
@@ -452,8 +463,13 @@ class IssuerOpenIDCode(IDTokenSigning, OpenIDCode):
     def validate_openid_authorization_request(self, grant: AuthorizationCodeGrant, redirect_uri: str) -> None:
         # A nonce is kept with the code and returned unchanged in the ID token: one longer than the column is
         # refused, never cut (the client would then reject its own sign-in).
-        if len(grant.request.payload.data.get("nonce") or "") > NONCE_MAX_LENGTH:
+        nonce = grant.request.payload.data.get("nonce") or ""
+        if len(nonce) > NONCE_MAX_LENGTH:
             raise InvalidRequestError("The 'nonce' is too long.")
+        # Kept with the code and echoed in the ID token: a control character (a NUL, which PostgreSQL's text
+        # cannot even hold) is no client's nonce.
+        if not nonce.isprintable():
+            raise InvalidRequestError("The 'nonce' has characters a nonce cannot have.")
         super().validate_openid_authorization_request(grant, redirect_uri)
 
     def exists_nonce(self, nonce: str, request: IssuerRequest) -> bool:

@@ -382,3 +382,10 @@ def test_garbage_tokens_at_revocation_and_introspection(orders_client, value):
 
 def test_the_token_endpoint_is_post_only(orders_client):
     assert Client().get("/oauth/token/").status_code == 405
+
+
+def test_a_nul_in_the_client_id_of_the_sign_in_pages_next_is_no_client(client):
+    # The login page names the client a sign-in continues to; a NUL there must not reach the database (PostgreSQL
+    # refuses text with a NUL: the page would be a 500 there).
+    response = client.get("/login/", {"next": "/session/authorize/?client_id=%00&response_type=code"})
+    assert response.status_code == 200
