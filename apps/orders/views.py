@@ -17,6 +17,9 @@ class ServiceUnavailable(exceptions.APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_detail = "A service this request needs is unavailable; try again shortly."
     default_code = "service_unavailable"
+    # DRF's handler sends it as Retry-After: like every 503 here, the answer says when to try again (with the
+    # same Idempotency-Key, the retry places the order once).
+    wait = 5
 
 
 class Conflict(exceptions.APIException):

@@ -52,7 +52,7 @@ def test_products_failing_on_line_two_is_503_and_line_one_is_released(bob, produ
     monkeypatch.setattr("apps.orders.products_client.stock_reserve", fail_second)
     monkeypatch.setattr("apps.orders.products_client.stock_release", release)
     response = place(bob, ("mug-blue", 4), ("sticker-pack", 1))
-    assert response.status_code == 503
+    assert response.status_code == 503 and response["Retry-After"] == "5"
     assert products.stock["mug-blue"] == 100 and products.reservations == {}
     assert Order.objects.count() == 0
 
