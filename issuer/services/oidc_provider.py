@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import jwt
 from authlib.common.encoding import json_dumps
 from authlib.common.urls import add_params_to_uri
 from authlib.integrations.django_oauth2.requests import DjangoJsonRequest, DjangoOAuth2Request
@@ -41,12 +42,14 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest, HttpResponse
 from rest_framework_simplejwt.exceptions import TokenError
 
+from sso_client.jws import MalformedToken
+
 from .. import clock, messages
 from ..http import client_ip
 from ..models import AuditEvent, AuthorizationCode, RelyingApp, ServiceClient, SSOSession
 from ..signing import keys
 from ..signing.oidc import ID_TOKEN_TYP, jwt_sign
-from ..signing.tokens import IssuerCookieToken, SSORefreshToken
+from ..signing.tokens import IssuerCookieToken, refresh_token_read
 from . import oauth_clients, service_clients
 from .audit import audit_record, log_safe
 from .errors import SignOnError
@@ -154,6 +157,18 @@ def _plausible_client_id(client_id: str | None) -> bool:
     """Worth a lookup: a client id is printable text of at most its column's length. Anything else names no
     client, and a NUL would make PostgreSQL refuse the query itself (a 500 instead of invalid_client)."""
     return bool(client_id) and len(client_id) <= CLIENT_ID_MAX_LENGTH and client_id.isprintable()
+
+
+def _token_answer(request: IssuerRequest, issue: Callable[[], TokenPair], *, what: str) -> dict[str, Any]:
+    """A grant's token answer from the session service that issues it, its refusals in OAuth's words."""
+    try:
+        pair = issue()
+    except MFARequired as e:
+        raise InvalidGrantError(MFA_REQUIRED_DESCRIPTION) from e
+    except SignOnError as e:
+        raise InvalidGrantError(f"The {what} is invalid, expired or already used.") from e
+    request.sso_session = pair.session
+    return token_body(pair)
 
 
 class IssuerAuthorizationServer(AuthorizationServer):
@@ -335,14 +350,10 @@ class IssuerCodeGrant(AuthorizationCodeGrant):
         return authorization_code.user
 
     def generate_token(self, **kwargs: Any) -> dict[str, Any]:
-        try:
-            pair = client_session_start(code=self.request.authorization_code, ip=self.request.ip)
-        except MFARequired as e:
-            raise InvalidGrantError(MFA_REQUIRED_DESCRIPTION) from e
-        except SignOnError as e:
-            raise InvalidGrantError("The code is invalid, expired or already used.") from e
-        self.request.sso_session = pair.session
-        return token_body(pair)
+        request = self.request
+        return _token_answer(
+            request, lambda: client_session_start(code=request.authorization_code, ip=request.ip), what="code"
+        )
 
     def delete_authorization_code(self, authorization_code: AuthorizationCode) -> None:
         """Kept, marked used (client_session_start): a second presentation must be recognised as a replay."""
@@ -373,8 +384,9 @@ def presented_token_read(raw: str) -> ClientSessionCredential | None:
     """The session token `raw` is, if it is one the issuer made and it has not expired: a refresh token, else an
     access token (any audience). ID tokens, service tokens and anything else are None."""
     try:
-        kind, claims = "refresh_token", SSORefreshToken(raw).payload
-    except TokenError:
+        # Read the one way a refresh token is read (issuer.signing.tokens.refresh_token_read), as a refresh does.
+        kind, claims = "refresh_token", refresh_token_read(raw)
+    except (MalformedToken, jwt.InvalidTokenError):
         try:
             kind, claims = "access_token", IssuerCookieToken(raw).payload
         except TokenError:
@@ -400,14 +412,12 @@ class IssuerRefreshGrant(RefreshTokenGrant):
         return refresh_token.session.user
 
     def generate_token(self, **kwargs: Any) -> dict[str, Any]:
-        try:
-            pair = session_refresh(raw_refresh=self.request.form["refresh_token"], ip=self.request.ip)
-        except MFARequired as e:
-            raise InvalidGrantError(MFA_REQUIRED_DESCRIPTION) from e
-        except SignOnError as e:
-            raise InvalidGrantError("The refresh token is invalid, expired or already used.") from e
-        self.request.sso_session = pair.session
-        return token_body(pair)
+        request = self.request
+        return _token_answer(
+            request,
+            lambda: session_refresh(raw_refresh=request.form["refresh_token"], ip=request.ip),
+            what="refresh token",
+        )
 
     def revoke_old_credential(self, refresh_token: ClientSessionCredential) -> None:
         """Nothing more: session_refresh rotated it (only the new one's jti is the session's)."""
