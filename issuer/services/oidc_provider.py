@@ -70,6 +70,13 @@ SCOPE_CLAIMS = {
     "profile": ["preferred_username", "name", "given_name", "family_name"],
     "email": ["email", "email_verified"],
 }
+# What each scope lets a client see, in the consent page's words.
+SCOPE_MEANINGS = {
+    "openid": "that it is you (your account's identifier)",
+    "profile": "your username and name",
+    "email": "your email address",
+    "offline_access": "to keep you signed in while you are away",
+}
 CODE_LIFETIME = timedelta(seconds=60)
 NONCE_MAX_LENGTH = AuthorizationCode._meta.get_field("nonce").max_length
 CLIENT_ID_MAX_LENGTH = RelyingApp._meta.get_field("client_id").max_length

@@ -30,7 +30,7 @@ from ..services import browser, mfa
 from ..services.browser import Renewal
 from ..services.errors import SignOnError
 from ..services.oauth_clients import consent_covers, consent_grant
-from ..services.oidc_provider import IssuerRequest, server
+from ..services.oidc_provider import SCOPE_MEANINGS, IssuerRequest, server
 from .pages import _refresh_cookie, set_session_cookies
 
 logger = logging.getLogger(__name__)
@@ -225,7 +225,7 @@ def _consent_page(
     context = {
         "client_name": client.name,
         "client_origin": client.origin,
-        "scopes": scope.split(),
+        "scopes": [(name, SCOPE_MEANINGS.get(name, name)) for name in scope.split()],
         "username": sign_on.user.get_username(),
         "action": action,
     }
