@@ -7,11 +7,11 @@ from django.contrib.auth.hashers import Argon2PasswordHasher
 
 
 class Argon2idPasswordHasher(Argon2PasswordHasher):
-    """Argon2id, m = 32 MiB, t = 2, p = 1: above OWASP's minimum (m = 19 MiB, t = 2, p = 1) in memory, equal
-    in passes, one lane so one login costs one core's time and nothing else. Django's defaults (100 MiB,
-    eight lanes) would cost about three times the memory per concurrent sign-in. Same algorithm name as
-    Django's, so a change of parameters rehashes on the next sign-in too (must_update compares them)."""
+    """Argon2id at OWASP's minimum, m = 19 MiB (19,456 KiB), t = 2, p = 1: one lane, so one login costs one
+    core's time and nothing else. Django's defaults (100 MiB, eight lanes) would cost five times the memory
+    per concurrent sign-in. Same algorithm name as Django's, so a change of parameters rehashes on the next
+    sign-in too (must_update compares them)."""
 
     time_cost = 2
-    memory_cost = 32 * 1024  # KiB
+    memory_cost = 19 * 1024  # KiB
     parallelism = 1

@@ -35,10 +35,9 @@ def audit_record(
             detail=detail[:200],
         )
     )
-    logger.info(
-        "auth event=%s user=%s sid=%s ip=%s",
-        kind,
-        log_safe(username or getattr(user, "username", "")),
-        sid or "-",
-        ip or "-",
-    )
+    audit_logged(kind=kind, username=username or getattr(user, "username", ""), sid=sid, ip=ip)
+
+
+def audit_logged(*, kind: str, username: str, sid: str = "", ip: str | None = None) -> None:
+    """The log line of an audit event whose row was written otherwise (with the rotation: rows.session_rotate)."""
+    logger.info("auth event=%s user=%s sid=%s ip=%s", kind, log_safe(username), sid or "-", ip or "-")

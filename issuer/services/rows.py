@@ -8,11 +8,13 @@ ORM turns them (each field's database converters, then Model.from_db), and value
 database the way the ORM prepares them (Field.pre_save, Field.get_db_prep_save), so SQLite and PostgreSQL
 both work as through the ORM. No model signals are sent, as none is connected to these models' saves. The row
 lock is `FOR UPDATE OF` the session alone where the database has row locks (PostgreSQL); SQLite has none and
-serialises writers with BEGIN IMMEDIATE instead."""
+serialises writers with BEGIN IMMEDIATE instead. On PostgreSQL the ordinary refresh sends its update and
+insert as one statement (session_rotate), a round trip to the server costing more than the statement."""
 
 import functools
 import weakref
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -20,7 +22,7 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model
 
-from ..models import RelyingApp, SSOSession
+from ..models import AuditEvent, RelyingApp, SSOSession
 
 # What a refresh reads: the session's rotation state and what its tokens name (and the OpenID Connect token
 # endpoint its ID token), of its user what the tokens carry and whether they are still active, of its client
@@ -75,17 +77,34 @@ class _Part:
         return self.model.from_db(db.alias, self.attnames, converted)
 
 
-class _LockedRead:
-    """The read's SQL and its three parts (session, user, client), for one connection."""
+class _SessionRow:
+    """A result row holding a session's columns, then its user's, then its client's (SESSION_FIELDS,
+    USER_FIELDS, CLIENT_FIELDS), and the model instances made from it, for one connection."""
 
     def __init__(self, db: BaseDatabaseWrapper) -> None:
-        qn = db.ops.quote_name
         self.parts = (
             _Part(db, SSOSession, SESSION_FIELDS),
             _Part(db, get_user_model(), USER_FIELDS),
             _Part(db, RelyingApp, CLIENT_FIELDS),
         )
         self.ends = (len(self.parts[0].fields), len(self.parts[0].fields) + len(self.parts[1].fields))
+
+    def session(self, db: BaseDatabaseWrapper, row: Sequence[Any]) -> SSOSession:
+        session_part, user_part, client_part = self.parts
+        first, second = self.ends
+        session = session_part.instance(db, row[:first])
+        session.user = user_part.instance(db, row[first:second])
+        if session.client_id is not None:
+            session.client = client_part.instance(db, row[second:])
+        return session
+
+
+class _LockedRead(_SessionRow):
+    """The read's SQL: the session with this sid, joined to its user and its client."""
+
+    def __init__(self, db: BaseDatabaseWrapper) -> None:
+        super().__init__(db)
+        qn = db.ops.quote_name
         session, user, client = (qn(part.model._meta.db_table) for part in self.parts)
         meta = SSOSession._meta
         # Identifiers come from the models' metadata, quoted by the backend; the one value is a parameter.
@@ -103,6 +122,60 @@ class _LockedRead:
             self.sql += " " + db.ops.for_update_sql()
 
 
+class _Rotation(_SessionRow):
+    """PostgreSQL's rotation in one statement (a data-modifying WITH): the session's update, on condition that
+    it is the ordinary case (the presented jti is the current one, the session live, its apps and roles
+    worked out, its user active), returning the session and its user; the audit event inserted from that row;
+    the client joined. A loopback round trip to PostgreSQL costs more than a refresh's Python, and the read,
+    update and insert of the general path are three; the update's row lock serialises concurrent refreshes as
+    the locked read does (a second refresh with the same token waits, then finds the jti changed, matches
+    nothing and takes the general path, which sees a retry)."""
+
+    def __init__(self, db: BaseDatabaseWrapper) -> None:
+        super().__init__(db)
+        qn = db.ops.quote_name
+        session_part, user_part, client_part = self.parts
+        session, user, client = (qn(part.model._meta.db_table) for part in self.parts)
+        meta, audit = SSOSession._meta, AuditEvent._meta
+        column = {name: qn(meta.get_field(name).column) for name in ("sid", "user", "client", "revoked_at")}
+        column.update({name: qn(meta.get_field(name).column) for name in self.UPDATED + self.WORKED_OUT})
+        # Each returned column under its own alias (the session's and the user's ids share a name).
+        returned = [
+            (f"{qn(part.model._meta.db_table)}.{qn(field.column)}", f"{prefix}{index}")
+            for prefix, part in (("s", session_part), ("u", user_part))
+            for index, field in enumerate(part.fields)
+        ]
+        alias = {
+            (part.model, field.name): f"{prefix}{index}"
+            for prefix, part in (("s", session_part), ("u", user_part))
+            for index, field in enumerate(part.fields)
+        }
+        user_model = user_part.model
+        self.audit_fields = tuple(audit.get_field(name) for name in ("kind", "created_at", "ip_address"))
+        # Identifiers come from the models' metadata, quoted by the backend; every value is a parameter.
+        self.sql = (
+            f"WITH rotated AS (UPDATE {session} SET"  # noqa: S608
+            f" {', '.join(f'{column[name]} = %s' for name in self.UPDATED)}"
+            f" FROM {user} WHERE {session}.{column['sid']} = %s AND {session}.{column['refresh_jti']} = %s"
+            f" AND {session}.{column['revoked_at']} IS NULL"
+            f" AND {' AND '.join(f'{session}.{column[name]} IS NOT NULL' for name in self.WORKED_OUT)}"
+            f" AND {session}.{column['user']} = {user}.{qn(user_model._meta.pk.column)}"
+            f" AND {user}.{qn(user_model._meta.get_field('is_active').column)}"
+            f" RETURNING {', '.join(f'{expression} AS {name}' for expression, name in returned)}),"
+            f" recorded AS (INSERT INTO {qn(audit.db_table)} ("
+            f"{', '.join(qn(field.column) for field in self.audit_fields)},"
+            f" {qn(audit.get_field('user').column)}, {qn(audit.get_field('username').column)},"
+            f" {qn(audit.get_field('sid').column)}, {qn(audit.get_field('detail').column)})"
+            f" SELECT %s, %s, %s, {alias[user_model, 'id']}, {alias[user_model, user_model.USERNAME_FIELD]},"
+            f" {alias[SSOSession, 'sid']}, '' FROM rotated)"
+            f" SELECT {', '.join(name for _, name in returned)}, {client_part.select_list(db)} FROM rotated"
+            f" LEFT OUTER JOIN {client} ON (rotated.{alias[SSOSession, 'client']} = {client}.{qn('id')})"
+        )
+
+    UPDATED = ("refresh_jti", "last_refreshed_at", "expires_at")
+    WORKED_OUT = ("token_audiences", "token_roles")
+
+
 # Per connection object (one per thread and alias), since converters are bound to their connection's backend.
 _locked_reads: "weakref.WeakKeyDictionary[BaseDatabaseWrapper, _LockedRead]" = weakref.WeakKeyDictionary()
 
@@ -117,14 +190,42 @@ def session_locked_read(*, sid: str) -> SSOSession | None:
     with db.cursor() as cursor:
         cursor.execute(read.sql, [sid])
         row = cursor.fetchone()
+    return None if row is None else read.session(db, row)
+
+
+_rotations: "weakref.WeakKeyDictionary[BaseDatabaseWrapper, _Rotation]" = weakref.WeakKeyDictionary()
+
+
+def session_rotate(
+    *, sid: str, jti: str, new_jti: str, now: datetime, expires_at: datetime, audit_kind: str, ip: str | None
+) -> SSOSession | None:
+    """On PostgreSQL, the ordinary refresh's writes in one statement (_Rotation): the session with this sid
+    whose current refresh jti is `jti` gets `new_jti`, refreshed `now`, expiring at `expires_at`, and the
+    audit event is inserted. Returns the session as updated, with its user and client, or None when the
+    session is not in the ordinary case (or the database is not PostgreSQL): nothing was written and the
+    caller takes the general path (session_locked_read). Call it inside transaction.atomic."""
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.vendor != "postgresql":
+        return None
+    rotation = _rotations.get(db)
+    if rotation is None:
+        rotation = _rotations[db] = _Rotation(db)
+    meta = SSOSession._meta
+    updated = [
+        meta.get_field(name).get_db_prep_save(value, db)
+        for name, value in zip(_Rotation.UPDATED, (new_jti, now, expires_at), strict=True)
+    ]
+    recorded = [
+        field.get_db_prep_save(value, db)
+        for field, value in zip(rotation.audit_fields, (audit_kind, now, ip), strict=True)
+    ]
+    with db.cursor() as cursor:
+        cursor.execute(rotation.sql, [*updated, sid, jti, *recorded])
+        row = cursor.fetchone()
     if row is None:
         return None
-    session_part, user_part, client_part = read.parts
-    first, second = read.ends
-    session = session_part.instance(db, row[:first])
-    session.user = user_part.instance(db, row[first:second])
-    if session.client_id is not None:
-        session.client = client_part.instance(db, row[second:])
+    session = rotation.session(db, row)
+    session.expires_at = expires_at
     return session
 
 

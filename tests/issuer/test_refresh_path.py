@@ -38,6 +38,13 @@ def test_a_refresh_is_one_locked_read_one_update_and_the_audit_insert(users):
     with CaptureQueriesContext(connection) as queries:
         chain.refresh()
     sql = statements(queries)
+    if connection.vendor == "postgresql":
+        # The ordinary case in one statement: the update (its row lock the locked read's), the audit insert
+        # from the updated row, and the client joined.
+        assert len(sql) == 1 and sql[0].startswith("WITH rotated AS (UPDATE"), sql
+        assert '"auth_user"' in sql[0] and 'INSERT INTO "issuer_auditevent"' in sql[0]
+        assert AuditEvent.objects.filter(kind=AuditEvent.Kind.REFRESHED, sid=chain.pair.session.sid).count() == 2
+        return
     assert [statement.split(" ", 1)[0] for statement in sql] == ["SELECT", "UPDATE", "INSERT"], sql
     read, update, insert = sql
     assert '"auth_user"' in read, "the session's user comes with the session, in the same read"
@@ -100,3 +107,32 @@ def test_a_narrowed_session_is_refused_once_its_app_is_taken_away(users, apps):
     bob.relying_apps.remove(apps["orders"])
     with pytest.raises(AudienceNotAllowed):
         session_refresh(raw_refresh=pair.refresh)
+
+
+def test_what_the_general_path_decides_still_takes_it(users, apps):
+    """The one-statement rotation (PostgreSQL) matches only the ordinary case; a reused token, an inactive
+    user and apps or roles to work out again go the general way, with the same outcome on every database."""
+    from issuer.services.sessions import RefreshRejected
+
+    bob = users["bob"]
+    first = session_start(user=bob)
+    second = session_refresh(raw_refresh=first.refresh)
+    bob.relying_apps.remove(apps["orders"])  # clears the session's apps: the general path works them out
+    third = session_refresh(raw_refresh=second.refresh)
+    assert claims(third.access)["aud"] == ["products"]
+    bob.is_active = False
+    bob.save()
+    with pytest.raises(RefreshRejected):
+        session_refresh(raw_refresh=third.refresh)
+    assert SSOSession.objects.get(sid=first.session.sid).revoked_reason == SSOSession.RevokedReason.USER_DEACTIVATED
+
+
+def test_a_rotated_pair_names_the_session_as_stored(users, apps):
+    """What the rotation returns is what the database holds: the new jti, the refresh time, the expiry."""
+    pair = session_refresh(raw_refresh=session_start(user=users["bob"]).refresh)
+    stored = SSOSession.objects.select_related("user").get(sid=pair.session.sid)
+    refresh_claims = jwt.decode(pair.refresh, options={"verify_signature": False})
+    assert stored.refresh_jti == refresh_claims["jti"] == pair.session.refresh_jti
+    assert stored.last_refreshed_at == pair.session.last_refreshed_at
+    assert abs((stored.expires_at - pair.session.expires_at).total_seconds()) < 1e-3
+    assert pair.session.user.username == "bob" and claims(pair.access)["sub"] == str(stored.user.pk)
