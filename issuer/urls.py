@@ -37,6 +37,7 @@ urlpatterns = [
     path("oauth/token/", oidc.token, name="oauth_token"),
     path("oauth/revoke/", oidc.revoke, name="oauth_revoke"),
     path("oauth/introspect/", oidc.introspect, name="oauth_introspect"),
+    path("oauth/client/", oidc.client_registration, name="oauth_client_registration"),
     # Browser sign-on (issuer/views/pages.py). Everything under session/ receives the refresh cookie.
     path("", pages.home, name="browser_home"),
     path("favicon.ico", pages.favicon, name="favicon"),

@@ -105,6 +105,9 @@ if not HTTPS:
 # Sign-in, consent and sign-out forms redirect to the registered clients' URIs, on any domain: the
 # Content-Security-Policy's form-action lists their origins, read from the clients themselves.
 SSO_CSP_FORM_ACTION_ORIGINS = "issuer.services.oauth_clients.registered_client_origins"
+# Script on a registered first-party client's origin may call the token API and the cookie-renewal endpoint
+# (CORS), beside the configured origins: registering the site is all it takes.
+SSO_CORS_EXTRA_ORIGINS = "issuer.services.oauth_clients.script_client_origins"
 
 LOGIN_URL = "/login/"
 # Over HTTPS the issuer's own cookies carry the __Host- prefix: browsers then refuse any cookie of that name

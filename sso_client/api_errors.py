@@ -2,10 +2,12 @@
 
 from typing import Any
 
-from rest_framework.views import exception_handler
-
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]):
+    # Imported here: rest_framework.views reads DEFAULT_RENDERER_CLASSES as it loads, which may name this
+    # package's renderer, whose pages import this module (a site's urls.py importing sso_client.access first).
+    from rest_framework.views import exception_handler
+
     response = exception_handler(exc, context)
     if response is None:
         return None

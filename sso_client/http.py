@@ -52,10 +52,10 @@ def issuer_url(public_url: Any) -> str:
     return issuer_fetch_base() + public_url[len(public_base) :]
 
 
-def fetch_json(url: str, *, max_bytes: int | None = None) -> dict[str, Any]:
+def fetch_json(url: str, *, max_bytes: int | None = None, auth: tuple[str, str] | None = None) -> dict[str, Any]:
     """GET a JSON object from the issuer, or raise FetchError. Never follows a redirect: a 3xx is an error.
-    At most `max_bytes` of body (HTTP_MAX_BYTES by default)."""
-    return _issuer_json("GET", url, max_bytes=max_bytes)
+    At most `max_bytes` of body (HTTP_MAX_BYTES by default); `auth`: HTTP Basic client credentials."""
+    return _issuer_json("GET", url, max_bytes=max_bytes, auth=auth)
 
 
 def post_json(url: str, *, body: dict[str, Any]) -> dict[str, Any]:

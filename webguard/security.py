@@ -87,13 +87,22 @@ class RequestSizeLimitMiddleware:
 
 
 class CorsMiddleware(cors.CorsMiddleware):
-    """django-cors-headers with two changes. An origin is allowed only when it is, character for character,
+    """django-cors-headers with three changes. An origin is allowed only when it is, character for character,
     one on the allowlist (the library compares parsed scheme and host, so `https://sso.example.com/` with a
-    trailing slash would pass). A preflight from any other origin gets 403 instead of an empty 200 without
-    CORS headers: the browser would refuse either, and this makes the refusal explicit."""
+    trailing slash would pass). A site whose script callers are known only at run time (the issuer: its
+    registered first-party clients) names a function returning them in SSO_CORS_EXTRA_ORIGINS, asked only
+    when an origin is not on the fixed list. A preflight from any other origin gets 403 instead of an empty
+    200 without CORS headers: the browser would refuse either, and this makes the refusal explicit."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        super().__init__(get_response)
+        extra = getattr(settings, "SSO_CORS_EXTRA_ORIGINS", "")
+        self.extra_origins: Callable[[], frozenset[str]] | None = import_string(extra) if extra else None
 
     def origin_found_in_white_lists(self, origin: str, url: SplitResult) -> bool:
-        return origin in cors_conf.CORS_ALLOWED_ORIGINS
+        if origin in cors_conf.CORS_ALLOWED_ORIGINS:
+            return True
+        return self.extra_origins is not None and origin in self.extra_origins()
 
     def check_preflight(self, request: HttpRequest) -> HttpResponseBase | None:
         response = super().check_preflight(request)

@@ -12,7 +12,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 
 from .. import metrics
 from ..models import RelyingApp
-from ..selectors import live_session_get
+from ..selectors import client_origins, live_session_get
 from ..signing.tokens import IssuerCookieToken, SSOAccessToken
 from .errors import SignOnError
 from .sessions import session_refresh
@@ -26,14 +26,22 @@ def origin_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
-def site_origins() -> set[str]:
-    """The issuer and the configured relying origins (SSO_ISSUER_URL, ORDERS_URL, PRODUCTS_URL, ...)."""
+def configured_origins() -> set[str]:
+    """The issuer and the relying origins this deployment configures (SSO_ISSUER_URL, ORDERS_URL, PRODUCTS_URL,
+    SSO_EXTRA_RELYING_ORIGINS)."""
     return {origin_of(origin) for origin in settings.SITE_ORIGINS}
+
+
+def script_origins() -> set[str]:
+    """Origins whose script may spend this browser's refresh cookie (the cookie-renewal endpoint): the
+    configured sites and the first-party clients registered at the issuer."""
+    return configured_origins() | client_origins().scripts
 
 
 def redirect_target(raw: str | None) -> str:
     """Where to send a browser after signing in or out: `raw` when it is a path on the issuer or a URL on a
-    configured site origin (same scheme, host and port), the issuer's home page otherwise.
+    configured site's origin or a registered client's (same scheme, host and port), the issuer's home page
+    otherwise.
 
     This is the open-redirect guard: a login page that forwards anywhere turns a trusted link into a phishing
     link. Other hosts, scheme-relative `//evil`, `javascript:` and `data:`, backslashes, userinfo
@@ -41,14 +49,22 @@ def redirect_target(raw: str | None) -> str:
     characters all go home."""
     if not raw or len(raw) > MAX_NEXT_LENGTH or any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in raw):
         return HOME
-    allowed_hosts = {urlsplit(origin).netloc for origin in settings.SITE_ORIGINS}
-    if not url_has_allowed_host_and_scheme(raw, allowed_hosts=allowed_hosts, require_https=settings.HTTPS):
-        return HOME
     parts = urlsplit(raw)
-    if parts.scheme or parts.netloc:
-        return raw if origin_of(raw) in site_origins() and parts.scheme in ("http", "https") else HOME
+    if parts.scheme or parts.netloc or raw.startswith(("//", "/\\", "\\")):
+        origin = origin_of(raw)
+        if parts.scheme not in ("http", "https"):
+            return HOME
+        # The configured sites first: a registered client's origin costs a query.
+        if origin not in configured_origins() and origin not in client_origins().pages:
+            return HOME
+        allowed_hosts = {parts.netloc}
+        return (
+            raw
+            if url_has_allowed_host_and_scheme(raw, allowed_hosts=allowed_hosts, require_https=settings.HTTPS)
+            else HOME
+        )
     # A relative URL must be a path from the root: "%2F%2Fevil" or "..\\" are not what a redirect should follow.
-    if not raw.startswith("/") or raw.startswith(("//", "/\\")):
+    if not raw.startswith("/") or not url_has_allowed_host_and_scheme(raw, allowed_hosts=set()):
         return HOME
     return raw
 

@@ -9,13 +9,15 @@ from dataclasses import dataclass
 from typing import TypeVar
 from urllib.parse import urlsplit
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser, Group
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
-from django.db import DatabaseError
+from django.db import transaction
 from django.utils.text import slugify
 
 from ..models import AuditEvent, Consent, RelyingApp
+from ..selectors import client_origins
 from . import throttles
 from .audit import audit_record
 from .browser import origin_of
@@ -68,15 +70,28 @@ def client_register(
     public: bool = False,
     audience: str = "",
     is_first_party: bool = False,
+    usernames: Sequence[str] = (),
+    group_names: Sequence[str] = (),
 ) -> RegisteredClient:
     """A new relying app that is an OpenID Connect client: its audience defaults to a slug of `name`, its origin
-    is the first redirect URI's, and a confidential client gets a secret (returned here, stored hashed)."""
+    is the first redirect URI's, and a confidential client gets a secret (returned here, stored hashed). The
+    people named in `usernames`, and the members of `group_names`, may use it (their tokens name it in `aud`).
+
+    Registering is all the issuer needs: the redirect allowlist, CSP and (first-party) CORS read the clients
+    (issuer.selectors.client_origins)."""
     if not redirect_uris:
         raise ClientRegistrationError("At least one redirect URI is needed.")
     redirect_uris = [_uri_check(uri, what="Redirect URI") for uri in redirect_uris]
     post_logout_redirect_uris = [_uri_check(uri, what="Post-logout redirect URI") for uri in post_logout_redirect_uris]
     if backchannel_logout_uri:
         _uri_check(backchannel_logout_uri, what="Back-channel logout URI")
+    users = list(get_user_model().objects.filter(username__in=usernames))
+    groups = list(Group.objects.filter(name__in=group_names))
+    missing = sorted(set(usernames) - {user.get_username() for user in users}) + sorted(
+        set(group_names) - {group.name for group in groups}
+    )
+    if missing:
+        raise ClientRegistrationError(f"No such user or group: {', '.join(missing)}.")
     client = RelyingApp(
         name=name,
         audience=audience or slugify(name)[:50],
@@ -93,7 +108,10 @@ def client_register(
         raise ClientRegistrationError(
             "; ".join(f"{field}: {' '.join(m)}" for field, m in e.message_dict.items())
         ) from e
-    client.save()
+    with transaction.atomic():
+        client.save()
+        client.users.set(users)
+        client.groups.set(groups)
     logger.info("auth event=client_registered client=%s audience=%s", client.client_id, client.audience)
     return RegisteredClient(client, None if public else client_secret_generate(client=client))
 
@@ -129,26 +147,13 @@ def consent_grant(*, user: AbstractBaseUser, client: RelyingApp, scope: str, ip:
     )
 
 
-# The last list read, kept for a response made while the database is down.
-_registered_origins: frozenset[str] = frozenset()
-
-
 def registered_client_origins() -> frozenset[str]:
-    """The origins an active client registered a redirect or post-logout redirect URI on: where the issuer's
-    sign-in, consent and sign-out forms may lead (settings SSO_CSP_FORM_ACTION_ORIGINS, asked for each HTML page).
-    Read from the clients each time, so registering a client is all it takes: no environment variable, no
-    restart, no wait."""
-    global _registered_origins
-    try:
-        uris = list(RelyingApp.objects.filter(is_active=True).values_list("redirect_uris", "post_logout_redirect_uris"))
-    except DatabaseError:
-        # A page made while the database is down (the 503 page) keeps the last list.
-        logger.warning("csp event=client_origins_unavailable")
-        return _registered_origins
-    _registered_origins = frozenset(
-        f"{parts.scheme}://{parts.netloc}".lower()
-        for redirect_uris, post_logout_uris in uris
-        for uri in (redirect_uris + "\n" + post_logout_uris).split()
-        if (parts := urlsplit(uri)).scheme in ("http", "https") and parts.netloc
-    )
-    return _registered_origins
+    """Where the issuer's sign-in, consent and sign-out forms may lead (settings SSO_CSP_FORM_ACTION_ORIGINS,
+    asked for each HTML page): every origin an active client registered."""
+    return client_origins().pages
+
+
+def script_client_origins() -> frozenset[str]:
+    """The registered origins whose script may call the issuer with the person's cookies (settings
+    SSO_CORS_EXTRA_ORIGINS): first-party clients' own origins."""
+    return client_origins().scripts

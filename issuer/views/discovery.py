@@ -59,6 +59,8 @@ def provider_metadata() -> dict[str, Any]:
         "token_refresh_endpoint": f"{base}/api/token/refresh/",
         "service_token_endpoint": f"{base}/api/service-token/",
         "revocation_list_uri": f"{base}/api/revocations/",
+        # A client reads its own registration here with its id and secret (what `sso_check` compares).
+        "client_registration_uri": f"{base}/oauth/client/",
     }
     for extension in METADATA_EXTENSIONS:
         metadata.update(extension(base))

@@ -14,13 +14,13 @@ from authlib.oidc.core.errors import ConsentRequiredError, InteractionRequiredEr
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core import signing
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from .. import clock
 from ..http import client_ip
@@ -258,3 +258,26 @@ def revoke(request: HttpRequest) -> HttpResponse:
 def introspect(request: HttpRequest) -> HttpResponse:
     """RFC 7662 token introspection, for relying apps and service clients that prefer asking."""
     return _no_store(server.create_endpoint_response("introspection", request))
+
+
+@require_GET
+def client_registration(request: HttpRequest) -> HttpResponse:
+    """The calling client's registration as the issuer holds it (in the spirit of RFC 7592's client read),
+    authenticated as at the token endpoint (HTTP Basic with its id and secret), so a relying app can check
+    what it was registered with against what it does (`manage.py sso_check`). A client sees only its own."""
+    oauth_request = server.create_oauth2_request(request)
+    try:
+        client = server.authenticate_client(oauth_request, ["client_secret_basic"], endpoint="registration")
+    except OAuth2Error as error:
+        return _no_store(server.handle_error_response(oauth_request, error))
+    body = {
+        "client_id": client.client_id,
+        "client_name": client.name,
+        "audience": client.audience,
+        "redirect_uris": client.redirect_uri_list,
+        "post_logout_redirect_uris": client.post_logout_redirect_uri_list,
+        "backchannel_logout_uri": client.backchannel_logout_uri or None,
+        "scope": client.allowed_scopes,
+        "first_party": client.is_first_party,
+    }
+    return _no_store(JsonResponse(body))

@@ -53,22 +53,12 @@ def page(chromium, issuer):
 
 
 def register_client(stack: Stack, name: str, *options: str, user: str = "bob") -> dict:
-    """`manage.py create_client` as the README has a newcomer run it, then, as an admin would in the admin,
-    give `user` access to the new app. Returns the command's JSON ({"client_id", "client_secret"})."""
+    """`manage.py create_client` as the README has a newcomer run it, giving `user` access to the new app.
+    Returns the command's JSON ({"client_id", "client_secret", "audience"})."""
     try:
-        registered = json.loads(stack.manage("issuer", "create_client", name, *options))
+        return json.loads(stack.manage("issuer", "create_client", name, *options, "--user", user))
     except subprocess.CalledProcessError as e:
         raise AssertionError(f"create_client failed:\n{e.stderr}") from e
-    stack.manage(
-        "issuer",
-        "shell",
-        "-c",
-        "from django.contrib.auth import get_user_model\n"
-        "from issuer.models import RelyingApp\n"
-        f"app = RelyingApp.objects.get(client_id={registered['client_id']!r})\n"
-        f"app.users.add(get_user_model().objects.get(username={user!r}))",
-    )
-    return registered
 
 
 def user_subject(stack: Stack, username: str) -> str:

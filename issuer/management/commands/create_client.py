@@ -9,7 +9,7 @@ from issuer.services.oauth_clients import ClientRegistrationError, client_regist
 
 
 class Command(BaseCommand):
-    help = 'Register an OpenID Connect client and print {"client_id": ..., "client_secret": ...} as JSON.'
+    help = 'Register an OpenID Connect client; print {"client_id", "client_secret", "audience"} as JSON.'
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("name", help="What people see on the consent page and in the admin.")
@@ -22,6 +22,15 @@ class Command(BaseCommand):
         parser.add_argument(
             "--audience", default="", help="What its access tokens carry in aud (default: a slug of NAME)."
         )
+        parser.add_argument(
+            "--first-party",
+            action="store_true",
+            help="Run by the issuer's own organisation: no consent page, and its pages' script may call the issuer.",
+        )
+        parser.add_argument("--user", action="append", default=[], dest="users", help="Who may use it (repeatable).")
+        parser.add_argument(
+            "--group", action="append", default=[], dest="groups", help="A group whose members may use it (repeatable)."
+        )
 
     def handle(self, *args, **options) -> None:
         try:
@@ -32,9 +41,15 @@ class Command(BaseCommand):
                 backchannel_logout_uri=options["backchannel_logout_uri"],
                 public=options["public"],
                 audience=options["audience"],
+                is_first_party=options["first_party"],
+                usernames=options["users"],
+                group_names=options["groups"],
             )
         except ClientRegistrationError as e:
             raise CommandError(str(e)) from e
+        client = registered.client
         self.stdout.write(
-            json.dumps({"client_id": registered.client.client_id, "client_secret": registered.client_secret})
+            json.dumps(
+                {"client_id": client.client_id, "client_secret": registered.client_secret, "audience": client.audience}
+            )
         )

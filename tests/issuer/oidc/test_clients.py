@@ -5,6 +5,7 @@ from io import StringIO
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.contrib.messages import get_messages
 from django.core.management import CommandError, call_command
 from django.test import Client
@@ -65,6 +66,29 @@ def test_create_client_refuses_a_bad_redirect_uri(db, uri):
 def test_create_client_refuses_a_taken_audience(apps):
     with pytest.raises(CommandError, match="audience"):
         _create_client("Orders again", "--redirect-uri", "https://x.example/cb", "--audience", "orders")
+
+
+def test_create_client_gives_the_named_people_and_groups_access(db):
+    alice = get_user_model().objects.create_user("alice")
+    editors = Group.objects.create(name="editors")
+    printed = _create_client(
+        "Wiki", "--redirect-uri", "https://wiki.example.org/sso/callback/", "--user", "alice", "--group", "editors"
+    )
+    app = RelyingApp.objects.get(client_id=printed["client_id"])
+    assert printed["audience"] == "wiki" == app.audience
+    assert list(app.users.all()) == [alice] and list(app.groups.all()) == [editors]
+    assert not app.is_first_party
+    assert RelyingApp.objects.get(
+        client_id=_create_client("Intranet", "--redirect-uri", "https://in.example/cb", "--first-party")["client_id"]
+    ).is_first_party
+
+
+def test_create_client_refuses_an_unknown_user_or_group_and_registers_nothing(db):
+    with pytest.raises(CommandError, match="No such user or group: nobody, nogroup"):
+        _create_client(
+            "Wiki", "--redirect-uri", "https://wiki.example.org/cb", "--user", "nobody", "--group", "nogroup"
+        )
+    assert not RelyingApp.objects.exists()
 
 
 def test_seed_demo_registers_orders_and_products_as_clients(db, settings):
@@ -188,3 +212,44 @@ def test_the_issuer_answers_with_its_last_known_client_origins_while_the_databas
     response = client.get("/login/")
     assert response.status_code == 200
     assert "https://shop.example.net" in _form_action(response)
+
+
+def test_a_client_reads_its_own_registration_with_its_secret(db, users):
+    printed = _create_client(
+        "Wiki",
+        "--redirect-uri",
+        "https://wiki.example.org/sso/callback/",
+        "--post-logout-redirect-uri",
+        "https://wiki.example.org/",
+        "--user",
+        "bob",
+    )
+    response = Client().get("/oauth/client/", **basic_auth(printed["client_id"], printed["client_secret"]))
+    assert response.status_code == 200 and response["Cache-Control"].startswith("no-store")
+    assert response.json() == {
+        "client_id": printed["client_id"],
+        "client_name": "Wiki",
+        "audience": "wiki",
+        "redirect_uris": ["https://wiki.example.org/sso/callback/"],
+        "post_logout_redirect_uris": ["https://wiki.example.org/"],
+        "backchannel_logout_uri": None,
+        "scope": "openid profile email offline_access",
+        "first_party": False,
+    }
+
+
+def test_the_registration_is_refused_without_the_clients_secret(db):
+    printed = _create_client("Wiki", "--redirect-uri", "https://wiki.example.org/cb")
+    public = _create_client("App", "--redirect-uri", "https://app.example.org/cb", "--public")
+    for headers in (
+        {},
+        basic_auth(printed["client_id"], "wrong"),
+        basic_auth("nobody", "x"),
+        basic_auth(public["client_id"], ""),
+    ):
+        response = Client().get("/oauth/client/", **headers)
+        assert response.status_code == 401 and response.json()["error"] == "invalid_client"
+        assert "wiki.example.org" not in response.content.decode()
+    assert (
+        Client().post("/oauth/client/", **basic_auth(printed["client_id"], printed["client_secret"])).status_code == 405
+    )
