@@ -14,12 +14,18 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from .authentication import SSOAuthentication
 from .pages import issuer_home, other_apps, page_context, site_name
+from .permissions import IsSSOAuthenticated
 
 
 class WhoAmIView(APIView):
-    """GET: the user the token names, as this app sees it. Authentication and permissions are the
-    site's defaults (SSOAuthentication, IsSSOAuthenticated), so no credentials means 401."""
+    """GET: the user the token names, as this app sees it; no valid token means 401. Its own authentication
+    and permission classes, not the site's DRF defaults: a stock site's (session and basic authentication,
+    AllowAny) would let an anonymous request through to a user with no `sub`."""
+
+    authentication_classes = [SSOAuthentication]
+    permission_classes = [IsSSOAuthenticated]
 
     def get(self, request: Request) -> Response:
         user = request.user

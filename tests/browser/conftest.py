@@ -15,7 +15,7 @@ HOSTS = {"issuer": "sso.example.test", "orders": "orders.example.test", "product
 COOKIE_DOMAIN = ".example.test"
 CHROMIUM_ARGS = [
     # The subdomain stacks' names, and the unrelated domains of the cross-domain stack (test_cross_domain.py).
-    "--host-resolver-rules=MAP *.example.test 127.0.0.1, MAP shop.example.net 127.0.0.1, MAP blog.other.test 127.0.0.1",
+    "--host-resolver-rules=MAP *.example.test 127.0.0.1, MAP shop.example.net 127.0.0.1, MAP blog.other.test 127.0.0.1, MAP mysite.example.org 127.0.0.1",
     "--headless",
     "--no-sandbox",
     "--disable-gpu",

@@ -26,6 +26,17 @@ def test_whoami_without_a_valid_token_is_401(client, headers):
     assert response["WWW-Authenticate"] == 'Bearer realm="orders"'
 
 
+def test_whoami_does_not_lean_on_the_sites_drf_defaults():
+    # A stock site's defaults (session and basic authentication, AllowAny) let an anonymous request reach the
+    # view, which then failed with a 500 (seen by tests/browser/test_own_site.py at a startproject site).
+    from sso_client.authentication import SSOAuthentication
+    from sso_client.permissions import IsSSOAuthenticated
+    from sso_client.views import WhoAmIView
+
+    assert WhoAmIView.authentication_classes == [SSOAuthentication]
+    assert WhoAmIView.permission_classes == [IsSSOAuthenticated]
+
+
 @pytest.mark.parametrize("headers", [{}, {"HTTP_AUTHORIZATION": "Bearer garbage"}])
 def test_ping_takes_no_credentials_and_ignores_any(client, headers):
     response = client.get("/api/ping/", **headers)

@@ -86,17 +86,24 @@ LOWEST = [
 ]
 
 
-@pytest.mark.parametrize("pins", [[], LOWEST], ids=["newest", "lower-bounds"])
-def test_a_fresh_startproject_site_signs_people_in_with_only_the_wheel_installed(wheel, tmp_path, pins):
-    venv = tmp_path / "venv"
-    assert run(sys.executable, "-m", "venv", str(venv), cwd=tmp_path).returncode == 0
-    installed = run(str(venv / "bin/pip"), "install", "--quiet", str(wheel), *pins, cwd=tmp_path)
+def fresh_site(wheel: Path, work: Path, *pins: str) -> tuple[Path, Path]:
+    """A fresh virtualenv with only the wheel (and its dependencies, `pins` pinning them) installed, and a new
+    `django-admin startproject mysite` beside it: (the virtualenv, the project)."""
+    venv = work / "venv"
+    assert run(sys.executable, "-m", "venv", str(venv), cwd=work).returncode == 0
+    installed = run(str(venv / "bin/pip"), "install", "--quiet", str(wheel), *pins, cwd=work)
     if installed.returncode != 0 and not services_required():
         pytest.skip(f"installing the wheel's dependencies needs PyPI: {installed.stderr[-300:]}")
     assert installed.returncode == 0, installed.stderr
-    site = tmp_path / "site"
+    site = work / "site"
     site.mkdir()
-    assert run(str(venv / "bin/django-admin"), "startproject", "mysite", str(site), cwd=tmp_path).returncode == 0
+    assert run(str(venv / "bin/django-admin"), "startproject", "mysite", str(site), cwd=work).returncode == 0
+    return venv, site
+
+
+@pytest.mark.parametrize("pins", [[], LOWEST], ids=["newest", "lower-bounds"])
+def test_a_fresh_startproject_site_signs_people_in_with_only_the_wheel_installed(wheel, tmp_path, pins):
+    venv, site = fresh_site(wheel, tmp_path, *pins)
     with open(site / "mysite/settings.py", "a") as settings_file:
         settings_file.write(SITE_SETTINGS)
     with open(site / "mysite/urls.py", "a") as urls_file:
