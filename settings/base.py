@@ -51,13 +51,15 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "webguard.security.CorsMiddleware",
+    # Outside every middleware that may touch the database (sessions, authentication): an outage anywhere
+    # inside is a 503, not a 500. Inside the ones whose headers every answer needs.
+    "webguard.unavailable.DatabaseUnavailableMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "webguard.security.SecurityHeadersMiddleware",
     "webguard.security.RequestSizeLimitMiddleware",
     "webguard.operations.OperationsMiddleware",  # /healthz, /readyz, /metrics
-    "webguard.unavailable.DatabaseUnavailableMiddleware",
 ]
 
 TEMPLATES = [

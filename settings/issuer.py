@@ -36,9 +36,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    *MIDDLEWARE[:4],
+    *MIDDLEWARE[:5],
     "django.contrib.sessions.middleware.SessionMiddleware",
-    *MIDDLEWARE[4:],
+    *MIDDLEWARE[5:],
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "issuer.middleware.AdminSessionFollowsSSOSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
