@@ -6,8 +6,9 @@ from urllib.parse import urlsplit
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import DatabaseError
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
+from . import clock
 from .models import RelyingApp, SSOSession
 
 logger = logging.getLogger(__name__)
@@ -27,6 +28,16 @@ def session_is_live(*, sid: str) -> bool:
     """Whether the session `sid` has not been revoked (for callers that already know whose it is). A user's
     deactivation revokes their sessions (issuer.signals), so this agrees with live_session_get."""
     return SSOSession.objects.filter(sid=sid, revoked_at__isnull=True).exists()
+
+
+def user_sessions_live(*, user: AbstractBaseUser) -> QuerySet[SSOSession]:
+    """The user's sessions neither revoked nor expired, newest first: what the account page and
+    `/api/sessions/` list."""
+    return (
+        SSOSession.objects.filter(user=user, revoked_at__isnull=True, expires_at__gt=clock.now())
+        .select_related("client")
+        .order_by("-created_at", "-pk")
+    )
 
 
 def user_audiences(*, user: AbstractBaseUser) -> list[str]:

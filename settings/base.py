@@ -210,12 +210,18 @@ if SSO_LOG_FORMAT not in ("plain", "json"):
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "webguard.request_id.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "webguard.request_id.RequestIdFilter"},
+        "outage_already_logged": {"()": "webguard.unavailable.OutageAlreadyLogged"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s request_id=%(request_id)s"},
         "json": {"()": "webguard.logs.JsonFormatter"},
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": SSO_LOG_FORMAT, "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.request": {"level": "ERROR"}, "django.server": {"level": "WARNING"}},
+    "loggers": {
+        "django.request": {"level": "ERROR", "filters": ["outage_already_logged"]},
+        "django.server": {"level": "WARNING"},
+    },
 }

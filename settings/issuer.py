@@ -198,7 +198,10 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 LOGGING = {
     **LOGGING,
     "filters": {**LOGGING["filters"], "reset_tokens": {"()": "webguard.log_masking.ResetTokenFilter"}},
-    "loggers": {name: {**config, "filters": ["reset_tokens"]} for name, config in LOGGING["loggers"].items()},
+    "loggers": {
+        name: {**config, "filters": [*config.get("filters", []), "reset_tokens"]}
+        for name, config in LOGGING["loggers"].items()
+    },
 }
 # /metrics adds the signing keys by state at each scrape (webguard.metrics).
 SSO_METRICS_COLLECTORS = ["issuer.metrics.SigningKeysCollector"]

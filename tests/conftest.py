@@ -43,6 +43,25 @@ def pytest_collection_modifyitems(config, items) -> None:
         items[:] = [item for item in items if not item.get_closest_marker("storage_independent")]
 
 
+# ---- What a failing test over real servers shows ----------------------------------------------------
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failing test's report carries the log tails of the stacks it ran on (tests/servers.py: running, or
+    stopped while it ran), so a failure in CI shows what the servers said, not only what the client saw."""
+    report = yield
+    from tests.servers import started_stacks
+
+    used = [stack for stack in started_stacks if stack.stopped_at is None or stack.stopped_at >= call.start]
+    if report.failed:
+        for stack in used:
+            report.sections.append((f"server logs ({stack.data_dir})", stack.log_tails()))
+    if call.when == "teardown":
+        started_stacks[:] = [stack for stack in started_stacks if stack.stopped_at is None]
+    return report
+
+
 @pytest.fixture
 def relying_app(settings):
     """A relying app that trusts the test key: the JWKS and revocation list are placed in its cache the

@@ -53,6 +53,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+# The stacks started in this process and when each was stopped (None: running), so that a failing test's
+# report can show the logs of the stacks it ran on (tests/conftest.py).
+started_stacks: list["Stack"] = []
+
+
 @dataclass
 class Stack:
     """Three running sites. `url` is each site's public origin, `internal` where a process reaches it."""
@@ -62,6 +67,7 @@ class Stack:
     env: dict[str, str]
     data_dir: Path
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    stopped_at: float | None = None
 
     def manage(self, site: str, *args: str) -> str:
         result = subprocess.run(
@@ -79,6 +85,7 @@ class Stack:
         process = self._launch(site, port=port, workers=workers, threads=threads)
         wait_for_port(port, process)
         self.processes[site] = process
+        self._live()
         return process
 
     def start_all(self, *, workers: dict[str, int] | None = None) -> None:
@@ -89,6 +96,19 @@ class Stack:
             self.processes[site] = self._launch(site, workers=workers.get(site, 1))
         for site in SITES[1:]:
             wait_for_port(self._port(site), self.processes[site])
+
+    def _live(self) -> None:
+        self.stopped_at = None
+        if not any(stack is self for stack in started_stacks):
+            started_stacks.append(self)
+
+    def log_tails(self, lines: int = 40) -> str:
+        """The last lines of each server log in the data dir (gunicorn's warnings and the sites' tracebacks)."""
+        parts = []
+        for path in sorted(self.data_dir.glob("*.log")):
+            tail = path.read_text(errors="replace").splitlines()[-lines:]
+            parts.append(f"--- {path.name}\n" + "\n".join(tail))
+        return "\n".join(parts)
 
     def _port(self, site: str) -> int:
         return int(self.internal[site].rsplit(":", 1)[1])
@@ -125,6 +145,7 @@ class Stack:
         """The end of the stack: every site at once, and without gunicorn's graceful wait for idle keep-alive
         connections (SIGQUIT), since no test is left to see a request finish. `stop` is the graceful one."""
         processes = [self.processes.pop(site) for site in list(self.processes)]
+        self.stopped_at = time.time()
         for process in processes:
             if process.poll() is None:
                 process.send_signal(signal.SIGQUIT)

@@ -3,8 +3,9 @@
 The database error reaches here from any view (DRF re-raises what its handler does not know) through
 process_exception, and from any middleware inside this one (a session saved, the admin session checked)
 through Django's got_request_exception signal: Django turns a middleware's exception into a 500 before this
-middleware sees it, so the signal marks the request and the 500 is replaced. The answer is generic (JSON for API clients, a short page for browsers), and the outage is logged once per interval
-(sso_client.outages), not once per request. Recovery needs nothing from here: Django drops a connection that
+middleware sees it, so the signal marks the request and the 500 is replaced (and OutageAlreadyLogged keeps
+Django's request log from writing that 500's traceback). The answer is generic (JSON for API clients, a short
+page for browsers), and the outage is logged once per interval (sso_client.outages), not once per request. Recovery needs nothing from here: Django drops a connection that
 failed at the end of its request, and CONN_HEALTH_CHECKS (settings.base) checks a pooled one before reuse."""
 
 import logging
@@ -66,6 +67,15 @@ def _mark_database_unavailable(sender: object, request: HttpRequest | None = Non
     exception = sys.exc_info()[1]
     if request is not None and isinstance(exception, UNAVAILABLE):
         setattr(request, MARK, exception)
+
+
+class OutageAlreadyLogged(logging.Filter):
+    """On Django's request log (settings.base LOGGING): drops the 500 line, traceback and all, that Django
+    writes for a middleware's database error, since the client gets a 503 and the outage is logged once per
+    interval instead. Every other error is logged as before."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return getattr(getattr(record, "request", None), MARK, None) is None
 
 
 class DatabaseUnavailableMiddleware:

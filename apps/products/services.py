@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from .models import Product, Reservation
@@ -103,12 +103,24 @@ def stock_release(*, sku: str, client: str, reference: str) -> int:
 def reservations_confirm(*, client: str, order_reference: str) -> tuple[int, int]:
     """Confirm every live reservation `client` holds for `order_reference`: its order is saved, so the stale
     sweep leaves them alone. Returns (live reservations, now all confirmed; reservations of that order the
-    sweep already released). Confirming again changes nothing."""
+    sweep already released). Confirming again changes nothing.
+
+    A line counts as swept only if nothing of it is held now: a reservation the caller itself released (an
+    attempt that failed to commit) and then made again under the same reference (the attempt's retry, with
+    the same Idempotency-Key) is not stock the sweep took."""
     of_order = Reservation.objects.filter(client=client, order_reference=order_reference)
+    held = of_order.filter(released_at=None)
     with transaction.atomic():
-        of_order.filter(released_at=None, confirmed_at=None).update(confirmed_at=timezone.now())
-        confirmed = of_order.filter(released_at=None).count()
-        swept = of_order.filter(confirmed_at=None).exclude(released_at=None).count()
+        held.filter(confirmed_at=None).update(confirmed_at=timezone.now())
+        confirmed = held.count()
+        swept = (
+            of_order.filter(confirmed_at=None)
+            .exclude(released_at=None)
+            .exclude(Exists(held.filter(product=OuterRef("product"), reference=OuterRef("reference"))))
+            .values("product", "reference")
+            .distinct()
+            .count()
+        )
     return confirmed, swept
 
 

@@ -27,7 +27,7 @@ from django.views.decorators.http import require_http_methods
 from .. import clock
 from ..http import client_ip
 from ..models import RecoveryCode, RelyingApp, SSOSession, TOTPDevice, WebAuthnCredential
-from ..selectors import user_audiences
+from ..selectors import user_audiences, user_sessions_live
 from ..services import account, browser, mfa, passkeys, recovery_codes, totp
 from ..services.credentials import InvalidCredentials, LoginThrottled, credentials_authenticate
 from ..services.errors import SignOnError
@@ -36,6 +36,8 @@ from .pages import delete_session_cookies
 logger = logging.getLogger(__name__)
 
 REAUTH_SECONDS = 5 * 60
+# The newest sessions the page lists; the rest are counted (`/api/sessions/` pages through them all).
+SESSIONS_SHOWN = 50
 # The Django session remembers the last re-authentication, for the SSO session it was made in.
 REAUTH_SESSION_KEY = "account_reauth"
 # The authenticator app being added: its secret is shown (QR code) until a code from it confirms it.
@@ -111,11 +113,8 @@ def reauth_remember(request: HttpRequest, *, sid: str) -> None:
 
 
 def _context(request: HttpRequest, *, user, sid: str, **given) -> dict:
-    sessions = (
-        SSOSession.objects.filter(user=user, revoked_at__isnull=True, expires_at__gt=clock.now())
-        .select_related("client")
-        .order_by("-created_at")
-    )
+    sessions = user_sessions_live(user=user)
+    shown = list(sessions[:SESSIONS_SHOWN])
     return {
         "username": user.get_username(),
         "profile_form": given.get("profile_form")
@@ -125,7 +124,8 @@ def _context(request: HttpRequest, *, user, sid: str, **given) -> dict:
         "reauth_recent": reauth_is_recent(request, sid=sid),
         "reauth_minutes": REAUTH_SECONDS // 60,
         "current_sid": sid,
-        "sessions": sessions,
+        "sessions": shown,
+        "sessions_not_shown": sessions.count() - len(shown) if len(shown) == SESSIONS_SHOWN else 0,
         "passkeys": WebAuthnCredential.objects.filter(user=user),
         "apps": RelyingApp.objects.filter(is_active=True, audience__in=user_audiences(user=user)),
         "recovery_codes": given.get("recovery_codes"),

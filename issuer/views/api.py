@@ -1,7 +1,8 @@
 """The issuer's first-party JSON API: token endpoints, logout, sessions, the revocation list, service tokens.
 Thin: services decide. (The OpenID Connect endpoints are in issuer/views/oidc.py, discovery in discovery.py.)"""
 
-from rest_framework import exceptions, status
+from django.db.models import QuerySet
+from rest_framework import exceptions, generics, pagination, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -10,6 +11,7 @@ from rest_framework.views import APIView
 from .. import messages, metrics
 from ..http import client_ip
 from ..models import SSOSession
+from ..selectors import user_sessions_live
 from ..serializers import (
     LogoutSerializer,
     RefreshSerializer,
@@ -168,13 +170,26 @@ class LogoutEverywhereView(APIView):
         return Response({"detail": "Signed out everywhere.", "sessions_revoked": count})
 
 
-class SessionListView(APIView):
-    """GET the caller's live sessions."""
+class SessionPages(pagination.PageNumberPagination):
+    """50 sessions a page; `?page_size=` asks for up to 200."""
 
-    def get(self, request: Request) -> Response:
-        sessions = SSOSession.objects.filter(user=request.user, revoked_at__isnull=True)
-        serializer = SSOSessionSerializer(sessions, many=True, context={"current_sid": request.auth["sid"]})
-        return Response(serializer.data)
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+class SessionListView(generics.ListAPIView):
+    """GET the caller's live sessions, newest first and a page at a time: `count`, `next`, `previous` and
+    `results` (`?page=2`, `?page_size=` up to 200)."""
+
+    serializer_class = SSOSessionSerializer
+    pagination_class = SessionPages
+
+    def get_queryset(self) -> QuerySet[SSOSession]:
+        return user_sessions_live(user=self.request.user)
+
+    def get_serializer_context(self) -> dict:
+        return {**super().get_serializer_context(), "current_sid": self.request.auth["sid"]}
 
 
 class SessionRevokeView(APIView):

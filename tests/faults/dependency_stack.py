@@ -1,6 +1,9 @@
 """The production profile for fault tests: the three sites under gunicorn (2 workers a site) on fresh
 PostgreSQL databases and a private Redis (a redis-server of the stack's own on a free loopback port, so
-killing it leaves the shared one alone), with traffic flowing from a few threads while a fault is injected."""
+killing it leaves the shared one alone), with traffic flowing from a few threads while a fault is injected,
+and the books checked afterwards: every order answered 201 exists, no order exists that was not, and
+products' stock moved by exactly the ordered quantities, with no reservation left orphaned once products'
+grace period has passed and its sweep has run."""
 
 import contextlib
 import os
@@ -9,6 +12,7 @@ import signal
 import subprocess
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -33,6 +37,12 @@ from tests.servers import (
 CLIENT_TIMEOUT_SECONDS = 5
 # How long service may take to come back after a fault ends.
 RECOVERY_SECONDS = 20
+# What the traffic orders, one at a time.
+ORDER = {"sku": "sticker-pack", "quantity": 1}
+# orders gives up on products after a second, and products keeps an unconfirmed reservation for four (longer
+# than placing an order takes), so the books can be checked a few seconds after the traffic stops.
+ORDERS_ENV = {"ORDERS_PRODUCTS_TIMEOUT_SECONDS": "1", "PRODUCTS_RESERVATION_GRACE_SECONDS": "4"}
+GRACE_SECONDS = 4
 
 
 class PrivateRedis:
@@ -95,7 +105,13 @@ def production_stack(data_dir: Path, postgres_url: str, *, extra_env: dict[str, 
         databases = resources.enter_context(fresh_postgres_databases(postgres_url))
         redis.start()
         resources.callback(redis.stop)
-        env = {**databases, "REDIS_URL": redis.url, "SSO_REVOCATION_REFRESH_SECONDS": "1", **(extra_env or {})}
+        env = {
+            **databases,
+            "REDIS_URL": redis.url,
+            "SSO_REVOCATION_REFRESH_SECONDS": "1",
+            **ORDERS_ENV,
+            **(extra_env or {}),
+        }
         stack = prepare_stack(data_dir, extra_env=env)
         resources.callback(stack.stop_all)
         stack.start_all(workers={"issuer": 2, "orders": 2, "products": 2})
@@ -169,11 +185,17 @@ class Outcomes:
 
 class Traffic:
     """A few threads, each a person signing in, then refreshing, listing orders and products and now and then
-    placing an order, over and over, until stopped."""
+    placing an order, over and over, until stopped. Each order is sent with an Idempotency-Key of its own and
+    retried with that key, as a careful client does, until it has a definite answer: `placed` maps each key
+    to its order's id once answered 201, `refused` to the status of a definite refusal (a 4xx but 401)."""
 
     def __init__(self, stack: Stack, *, threads: int = 3, order_every: int = 8) -> None:
         self.stack = stack
         self.outcomes = Outcomes()
+        self.placed: dict[str, int] = {}
+        self.refused: dict[str, int] = {}
+        self.undecided: list[str] = []
+        self._lock = threading.Lock()
         self._order_every = order_every
         self._stop = threading.Event()
         self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
@@ -228,10 +250,37 @@ class Traffic:
             headers = bearer(tokens["access"])
             self._call(session, "orders_list", "GET", "orders", "/api/orders/", headers=headers)
             self._call(session, "products_list", "GET", "products", "/api/products/", headers=headers)
-            if rounds % self._order_every == 0:
-                order = {"sku": "sticker-pack", "quantity": 1}
-                self._call(session, "order_place", "POST", "orders", "/api/orders/", json=order, headers=headers)
+            with self._lock:
+                key = self.undecided.pop(0) if self.undecided else None
+            if key is None and rounds % self._order_every == 0:
+                key = str(uuid.uuid4())
+            if key is not None:
+                self.place(session, tokens["access"], key)
             self._stop.wait(0.05)
+
+    def place(self, session: requests.Session, access: str, key: str) -> bool:
+        """Send (or resend) the order under `key`; True once its answer is definite."""
+        headers = {**bearer(access), "Idempotency-Key": key}
+        response = self._call(session, "order_place", "POST", "orders", "/api/orders/", json=ORDER, headers=headers)
+        with self._lock:
+            if response is not None and response.status_code == 201:
+                self.placed[key] = response.json()["id"]
+            elif response is not None and 400 <= response.status_code < 500 and response.status_code != 401:
+                self.refused[key] = response.status_code
+            else:  # no answer, a 5xx, or an access token that expired meanwhile: try again with the same key
+                self.undecided.append(key)
+                return False
+        return True
+
+    def settle(self, *, seconds: float = RECOVERY_SECONDS) -> None:
+        """Once stopped: resend every order still without a definite answer until it has one."""
+        session = requests.Session()
+        deadline = time.monotonic() + seconds
+        while self.undecided:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"orders without a definite answer after {seconds} s: {self.undecided}")
+            access = self.stack.token("bob")["access"]
+            self.place(session, access, self.undecided.pop(0))
 
 
 def wait_until_served(stack: Stack, *, seconds: float = RECOVERY_SECONDS) -> float:
@@ -263,3 +312,69 @@ def wait_for(condition: Callable[[], bool], *, seconds: float, what: str) -> Non
             return
         time.sleep(0.05)
     raise AssertionError(f"{what} not seen within {seconds} s")
+
+
+# ---- The books: orders' and products' databases after the traffic ------------------------------------
+
+
+@dataclass
+class Books:
+    """What the two databases hold of the traffic's product: orders past `since` (id: status, quantity),
+    the quantity pending orders hold, products' stock, and its reservations neither released nor confirmed
+    (`unsettled`) and confirmed but not released (`held`)."""
+
+    orders: dict[int, tuple[str, int]]
+    pending: int
+    stock: int
+    unsettled: int
+    held: int
+
+
+def books(databases: dict[str, str], *, since: int = 0, sku: str = ORDER["sku"]) -> Books:
+    with psycopg.connect(databases["ORDERS_DATABASE_URL"]) as orders:
+        rows = orders.execute(
+            "SELECT o.id, o.status, COALESCE(SUM(l.quantity), 0) FROM orders_order o "
+            "LEFT JOIN orders_orderline l ON l.order_id = o.id AND l.sku = %s WHERE o.id > %s GROUP BY o.id",
+            (sku, since),
+        ).fetchall()
+        (pending,) = orders.execute(
+            "SELECT COALESCE(SUM(l.quantity), 0) FROM orders_orderline l JOIN orders_order o ON o.id = l.order_id "
+            "WHERE o.status = 'pending' AND l.sku = %s",
+            (sku,),
+        ).fetchone()
+    with psycopg.connect(databases["PRODUCTS_DATABASE_URL"]) as products:
+        stock, unsettled, held = products.execute(
+            "SELECT p.stock, "
+            "COALESCE(SUM(r.quantity) FILTER (WHERE r.released_at IS NULL AND r.confirmed_at IS NULL), 0), "
+            "COALESCE(SUM(r.quantity) FILTER (WHERE r.released_at IS NULL AND r.confirmed_at IS NOT NULL), 0) "
+            "FROM products_product p LEFT JOIN products_reservation r ON r.product_id = p.id "
+            "WHERE p.sku = %s GROUP BY p.id",
+            (sku,),
+        ).fetchone()
+    return Books({id: (status, quantity) for id, status, quantity in rows}, pending, stock, unsettled, held)
+
+
+def last_order_id(databases: dict[str, str]) -> int:
+    with psycopg.connect(databases["ORDERS_DATABASE_URL"]) as orders:
+        return orders.execute("SELECT COALESCE(MAX(id), 0) FROM orders_order").fetchone()[0]
+
+
+def assert_books_balance(stack: Stack, traffic: Traffic, databases: dict[str, str], *, since: int, stock: int) -> None:
+    """After the traffic (and the fault) ended: every order answered 201 exists and is pending, no order exists
+    that was not answered 201, and once the cron jobs have run past products' grace period, no reservation is
+    left unsettled and products' stock is `stock` (what it was before any order) less exactly what the pending
+    orders hold."""
+    traffic.settle()
+    assert set(traffic.refused.values()) <= {409}, traffic.refused  # out of stock is the only fair refusal
+    # orders confirms what it could not confirm at the time; products then sweeps what nobody confirmed.
+    stack.manage("orders", "expire_pending_orders")
+    time.sleep(GRACE_SECONDS + 1)
+    stack.manage("products", "release_stale_reservations")
+    stack.manage("orders", "expire_pending_orders")
+    after = books(databases, since=since)
+    answered = {order_id: (after.orders.get(order_id) or ("missing", 0)) for order_id in traffic.placed.values()}
+    assert answered == dict.fromkeys(traffic.placed.values(), ("pending", ORDER["quantity"])), answered
+    assert set(after.orders) == set(traffic.placed.values()), "an order exists that no client was told of"
+    assert after.unsettled == 0, "a reservation left orphaned past the grace period"
+    assert after.held == after.pending, "products holds exactly what the pending orders hold"
+    assert after.stock == stock - after.pending, "stock moved by exactly the ordered quantities"

@@ -1,7 +1,10 @@
 """Faults under traffic on the production profile (gunicorn 2 workers a site, PostgreSQL, Redis), one at a time:
 Redis killed and restarted, PostgreSQL connections killed, the sites' databases refusing connections, an issuer
-worker killed, the issuer hung. For each, no 500 reaches a client (a clear 503 where a dependency is down),
-valid tokens keep verifying at the relying apps, and service returns within seconds of the fault ending."""
+worker killed, the issuer hung, products' workers killed while orders are placed. For each, no 500 reaches a
+client (a clear 503 where a dependency is down), valid tokens keep verifying at the relying apps, service
+returns within seconds of the fault ending, and the books balance: every order answered 201 exists, no other
+order does, and stock moved by exactly the ordered quantities, with no reservation orphaned
+(dependency_stack.assert_books_balance)."""
 
 import os
 import signal
@@ -13,9 +16,12 @@ import requests
 from .dependency_stack import (
     Traffic,
     allow_connections,
+    assert_books_balance,
     bearer,
+    books,
     database_names,
     gunicorn_workers,
+    last_order_id,
     production_stack,
     signal_site,
     terminate_connections,
@@ -29,6 +35,23 @@ def faults(tmp_path_factory, postgres_url):
     with production_stack(tmp_path_factory.mktemp("faults"), postgres_url) as (stack, redis, databases):
         wait_until_served(stack)
         yield stack, redis, databases, postgres_url
+
+
+@pytest.fixture(scope="module")
+def stock(faults):
+    """The traffic's product's stock before any order."""
+    _stack, _redis, databases, _postgres = faults
+    before = books(databases)
+    assert before.orders == {} and before.unsettled == before.held == 0
+    return before.stock
+
+
+@pytest.fixture
+def balanced(faults, stock):
+    """Check the books after a test's traffic: `balanced(traffic)` at the test's end."""
+    stack, _redis, databases, _postgres = faults
+    since = last_order_id(databases)
+    return lambda traffic: assert_books_balance(stack, traffic, databases, since=since, stock=stock)
 
 
 def answered(traffic: Traffic, operation: str, status: int) -> int:
@@ -46,7 +69,7 @@ def verifies(stack, access: str) -> bool:
     return response.status_code == 200
 
 
-def test_redis_killed_and_restarted(faults):
+def test_redis_killed_and_restarted(faults, balanced):
     stack, redis, _databases, _postgres = faults
     access = stack.token("bob")["access"]
     with Traffic(stack) as traffic:
@@ -70,9 +93,10 @@ def test_redis_killed_and_restarted(faults):
             redis.start()
         wait_until_served(stack)
         assert_clean(traffic)
+    balanced(traffic)
 
 
-def test_postgres_connections_killed(faults):
+def test_postgres_connections_killed(faults, balanced):
     stack, _redis, databases, postgres_url = faults
     access = stack.token("bob")["access"]
     with Traffic(stack) as traffic:
@@ -82,9 +106,10 @@ def test_postgres_connections_killed(faults):
         assert verifies(stack, access)
         wait_until_served(stack, seconds=5)
         assert_clean(traffic)
+    balanced(traffic)
 
 
-def test_database_down_is_a_503_with_retry_after(faults):
+def test_database_down_is_a_503_with_retry_after(faults, balanced):
     stack, _redis, databases, postgres_url = faults
     names = database_names(databases)
     access = stack.token("bob")["access"]
@@ -116,9 +141,10 @@ def test_database_down_is_a_503_with_retry_after(faults):
         # The sites recover by themselves: no restart, no dead pooled connection reused.
         wait_until_served(stack)
         assert_clean(traffic)
+    balanced(traffic)
 
 
-def test_an_issuer_worker_killed(faults):
+def test_an_issuer_worker_killed(faults, balanced):
     stack, _redis, _databases, _postgres = faults
     access = stack.token("bob")["access"]
     master = stack.processes["issuer"]
@@ -133,9 +159,10 @@ def test_an_issuer_worker_killed(faults):
         assert verifies(stack, access)
         wait_until_served(stack, seconds=10)
         assert_clean(traffic)
+    balanced(traffic)
 
 
-def test_the_issuer_hung(faults):
+def test_the_issuer_hung(faults, balanced):
     stack, _redis, _databases, _postgres = faults
     access = stack.token("bob")["access"]
     master = stack.processes["issuer"]
@@ -151,3 +178,21 @@ def test_the_issuer_hung(faults):
             signal_site(master, signal.SIGCONT)
         wait_until_served(stack)
         assert_clean(traffic)
+    balanced(traffic)
+
+
+def test_products_workers_killed_while_orders_are_placed(faults, balanced):
+    stack, _redis, _databases, _postgres = faults
+    access = stack.token("bob")["access"]
+    master = stack.processes["products"]
+    with Traffic(stack, order_every=1) as traffic:
+        wait_for(lambda: answered(traffic, "order_place", 201) >= 3, seconds=10, what="orders placed")
+        for _ in range(3):
+            for pid in gunicorn_workers(master):
+                os.kill(pid, signal.SIGKILL)
+            time.sleep(0.5)  # orders are placed between the kills
+        wait_for(lambda: len(gunicorn_workers(master)) == 2, seconds=10, what="replacement workers")
+        assert verifies(stack, access)
+        wait_until_served(stack)
+        assert_clean(traffic)
+    balanced(traffic)

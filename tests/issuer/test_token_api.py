@@ -6,6 +6,7 @@ import jwt
 import pytest
 from django.conf import settings
 
+from issuer import clock
 from issuer.models import AuditEvent, SSOSession
 
 from .conftest import PASSWORD, obtain
@@ -232,13 +233,35 @@ def test_malformed_obtain_requests_get_400(api, users, body):
     assert api.post("/api/token/", body, format="json").status_code == 400
 
 
+def test_my_sessions_are_listed_a_page_at_a_time(api, users):
+    """A script that signs in on every run leaves a session each time: the list stays one bounded page."""
+    mine = obtain(api, "bob", audience="sso").json()
+    for _ in range(4):
+        obtain(api, "bob")
+    SSOSession.objects.filter(user__username="bob").exclude(sid=mine["sid"]).update(expires_at=clock.now())
+    for _ in range(5):
+        obtain(api, "bob")
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {mine['access']}")
+    first = api.get("/api/sessions/?page_size=4").json()
+    assert first["count"] == 6, "expired sessions are not listed"
+    assert len(first["results"]) == 4 and first["previous"] is None
+    rest = api.get(first["next"]).json()
+    assert [s["current"] for s in rest["results"]] == [False, True], "the oldest, this one, comes last"
+    assert rest["next"] is None
+    sids = [s["sid"] for s in first["results"] + rest["results"]]
+    assert len(set(sids)) == 6
+    assert len(api.get("/api/sessions/?page_size=100000").json()["results"]) == 6  # capped at 200, not refused
+    assert api.get("/api/sessions/?page=9").status_code == 404
+
+
 def test_my_sessions_can_be_listed_and_revoked(api, users):
     first = obtain(api, "bob", audience="sso").json()
     second = obtain(api, "bob").json()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {first['access']}")
     listed = api.get("/api/sessions/").json()
-    assert {s["sid"] for s in listed} == {first["sid"], second["sid"]}
+    assert listed["count"] == 2 and listed["next"] is None
+    assert [s["sid"] for s in listed["results"]] == [second["sid"], first["sid"]], "newest first"
     assert api.post(f"/api/sessions/{second['sid']}/revoke/").status_code == 204
-    assert {s["sid"] for s in api.get("/api/sessions/").json()} == {first["sid"]}
+    assert [s["sid"] for s in api.get("/api/sessions/").json()["results"]] == [first["sid"]]
     assert api.post("/api/logout/everywhere/").json()["sessions_revoked"] == 1
     assert api.get("/api/sessions/").status_code == 401

@@ -70,6 +70,20 @@ def test_a_confirmation_after_the_sweep_says_the_stock_went_back(mug, orders_ser
     assert stock() == 5
 
 
+def test_a_line_released_by_a_failed_attempt_and_reserved_again_by_its_retry_is_not_swept(
+    mug, orders_service, settings
+):
+    """orders' first attempt reserved, failed to commit and released; the retry (same Idempotency-Key, so the
+    same order and line references) reserved again and committed. The first attempt's released reservation is
+    not stock the sweep took: confirming says nothing went back, and the retry's reservation stays held."""
+    reserve(orders_service, reference="o-10-0", order="o-10", quantity=2)
+    orders_service.post("/api/products/mug-blue/release/", {"reference": "o-10-0"}, format="json")
+    assert reserve(orders_service, reference="o-10-0", order="o-10", quantity=2).status_code == 201
+    assert confirm(orders_service, "o-10").json() == {"order": "o-10", "confirmed": 1, "released": 0}
+    assert services.reservations_release_stale(now=past_grace(settings)) == 0
+    assert stock() == 3
+
+
 def test_a_young_reservation_is_not_released(mug, orders_service):
     reserve(orders_service, reference="o-4-0", order="o-4", quantity=3)
     assert services.reservations_release_stale() == 0

@@ -126,7 +126,7 @@ def test_people_list_and_revoke_their_own_sessions_over_http(stack):
     me = bearer(mine["access"])
     listed = requests.get(f"{stack.internal['issuer']}/api/sessions/", headers=me, timeout=10)
     assert listed.status_code == 200
-    sessions = {s["sid"]: s for s in listed.json()}
+    sessions = {s["sid"]: s for s in listed.json()["results"]}
     assert {mine["sid"], my_other_device["sid"]} <= set(sessions)
     assert somebody_else["sid"] not in sessions
     assert sessions[mine["sid"]]["current"] is True and sessions[my_other_device["sid"]]["current"] is False

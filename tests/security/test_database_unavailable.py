@@ -2,11 +2,16 @@
 503 with Retry-After like one met in a view: Django turns a middleware's exception into a 500 before the
 outage middleware sees it, so the 500 must not reach the client."""
 
+import logging
+
 import pytest
 from django.db import OperationalError
 from django.test import Client
 
 from webguard import unavailable
+
+# The sites' other middleware reads the database (the registered clients' origins, for CSP): it answers here.
+pytestmark = pytest.mark.django_db
 
 FAILING = "tests.security.test_database_unavailable.FailingMiddleware"
 
@@ -38,8 +43,12 @@ def client(settings):
 
 
 @pytest.mark.parametrize("where", ["before", "after"])
-def test_an_outage_in_a_middleware_is_a_503_with_retry_after(client, where):
+def test_an_outage_in_a_middleware_is_a_503_with_retry_after(client, where, caplog):
     response = client.get("/.well-known/openid-configuration", HTTP_X_FAIL=where, HTTP_ACCEPT="application/json")
+    assert [r for r in caplog.records if r.name == "django.request"] == [], "no 500 line with a traceback"
+    assert [(r.name, r.getMessage().split()[:2]) for r in caplog.records if r.levelno >= logging.WARNING] == [
+        ("webguard.unavailable", ["database", "unavailable"])
+    ], "the outage, logged once"
     assert response.status_code == 503
     assert response["Retry-After"] == str(unavailable.RETRY_AFTER_SECONDS)
     assert response.json() == {"detail": unavailable.DETAIL, "code": "service_unavailable"}
@@ -51,8 +60,9 @@ def test_a_browser_gets_the_short_page(client):
     assert response.status_code == 503 and b"Temporarily unavailable" in response.content
 
 
-def test_any_other_error_stays_a_500_and_the_site_recovers(client):
+def test_any_other_error_stays_a_500_and_the_site_recovers(client, caplog):
     assert client.get("/.well-known/openid-configuration", HTTP_X_FAIL="other").status_code == 500
+    assert [r.exc_info[0] for r in caplog.records if r.name == "django.request"] == [ValueError], "still logged"
     assert client.get("/.well-known/openid-configuration", HTTP_X_FAIL="before").status_code == 503
     assert client.get("/.well-known/openid-configuration").status_code == 200
     assert not unavailable.outage.is_down

@@ -60,6 +60,16 @@ def test_the_page_shows_apps_sessions_and_is_linked_from_home(bob_browser, users
     assert 'href="/account/"' in bob_browser.get("/").content.decode()
 
 
+def test_the_page_lists_the_newest_sessions_and_counts_the_rest(bob_browser, users, monkeypatch):
+    monkeypatch.setattr("issuer.views.account.SESSIONS_SHOWN", 3)
+    for _ in range(4):
+        session_start(user=users["bob"], audience="orders", ip="192.0.2.9")
+    page = bob_browser.get("/account/").content.decode()
+    assert page.count('name="action" value="session_revoke"') == 3
+    assert "And 2 older sessions, not listed here." in page
+    assert "this browser" not in page, "this browser's session is the oldest"
+
+
 def test_profile_change_is_audited_and_mailed_to_both_addresses(bob_browser, users, mailoutbox):
     response = act(bob_browser, "profile", first_name="Bob", last_name="Builder", email="bob@new.example")
     assert response.status_code == 302
