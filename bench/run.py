@@ -371,6 +371,12 @@ def build_rows(results: dict) -> tuple[list[tuple[str, str, str, str]], list[tup
                 f"raw RSA-2048 sign {us(sign)}",
                 ratio(write, sign),
             ),
+            (
+                f"(c) the same UPDATE + the audit INSERT + commit, {label}",
+                us(c["refresh"]["write_with_audit"]),
+                f"bare commit {us(write)}",
+                ratio(c["refresh"]["write_with_audit"], write),
+            ),
         ]
         targets.append(
             (
