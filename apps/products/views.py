@@ -118,8 +118,9 @@ class ReleaseView(StockServiceView):
 
 class ConfirmView(StockServiceView):
     """POST the `order` you saved: every live reservation of it is confirmed and stays until you release it.
-    `confirmed` counts them; `released` counts those of the order already put back after the grace period (your
-    order no longer holds that stock). Confirming twice is harmless."""
+    `confirmed` counts them; `released` counts the order's lines put back after the grace period with nothing of
+    them held now (your order no longer holds that stock; a line you released and reserved again is held).
+    Confirming twice is harmless."""
 
     serializer_class = ConfirmSerializer
 
