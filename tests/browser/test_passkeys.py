@@ -1,12 +1,15 @@
 """Passkeys in real Chromium with its virtual authenticator (CDP WebAuthn domain: ctap2, internal transport,
 resident keys, user verification): enrol one on the account page, sign out and sign in with it alone; use it
 as the second step after the password; a cloned authenticator (its counter set back) refused; and on the same
-account page an authenticator app added from its QR code's key and recovery codes shown once.
+account page an authenticator app added from its QR code's key and recovery codes shown once, and a long list
+of sessions shown as its newest, the rest counted, one of them ended from its form.
 
 WebAuthn needs a secure context: this module's Chromium treats the stack's plain-http issuer origin as secure
 (--unsafely-treat-insecure-origin-as-secure), which the stack's port makes known only once it runs."""
 
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pyotp
 import pytest
@@ -171,3 +174,31 @@ def test_add_an_authenticator_app_and_recovery_codes_on_the_account_page(page, s
     page.goto(f"{stack.url['issuer']}/account/")
     assert page.locator("#recovery-codes").count() == 0, "shown once"
     assert page.inner_text("#recovery-codes-left") == "10 of your recovery codes are unused."
+
+
+def test_the_account_page_lists_the_newest_sessions_and_ends_one(page, stack):
+    """A script that signs in on every run leaves a session each time: the page lists the 50 newest, counts
+    the rest, and each listed one can still be ended from its own form."""
+    stack.manage(
+        "issuer",
+        "shell",
+        "-c",
+        "from django.contrib.auth import get_user_model\n"
+        "from issuer.services.sessions import session_start\n"
+        f"erin = get_user_model().objects.create_user('erin', 'erin@example.com', '{DEMO_PASSWORD}')\n"
+        "for _ in range(51): session_start(user=erin)",
+    )
+    sign_in_with_password(page, stack, "erin")
+    page.goto(f"{stack.url['issuer']}/account/")
+    sessions = page.locator("#session-list li.session")
+    assert sessions.count() == 50
+    assert "this browser" in sessions.first.inner_text(), "the newest first"
+    assert page.inner_text("#sessions-not-shown").startswith("And 2 older sessions, not listed here.")
+    submit(page, "#session-list li.session:nth-child(2) button[type=submit]")
+    assert page.locator("#session-list li.session").count() == 50
+    assert page.inner_text("#sessions-not-shown").startswith("And 1 older session, not listed here.")
+    if shots := os.environ.get("SSO_SCREENSHOT_DIR"):  # set it to look at the page (kept out of the repository)
+        Path(shots).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=f"{shots}/account-sessions.png", full_page=False)
+        page.locator("#sessions-not-shown").scroll_into_view_if_needed()
+        page.screenshot(path=f"{shots}/account-sessions-not-shown.png")
