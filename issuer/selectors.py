@@ -9,6 +9,7 @@ from django.db import DatabaseError
 from django.db.models import Q, QuerySet
 
 from . import clock
+from .http import origin_of
 from .models import RelyingApp, SSOSession
 
 logger = logging.getLogger(__name__)
@@ -73,7 +74,7 @@ _client_origins = ClientOrigins()
 
 def _origin(url: str) -> str | None:
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}".lower() if parts.scheme in ("http", "https") and parts.netloc else None
+    return origin_of(url) if parts.scheme in ("http", "https") and parts.netloc else None
 
 
 def client_origins() -> ClientOrigins:

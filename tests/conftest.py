@@ -53,10 +53,10 @@ def pytest_runtest_makereport(item, call):
     report = yield
     from tests.servers import started_stacks
 
-    used = [stack for stack in started_stacks if stack.stopped_at is None or stack.stopped_at >= call.start]
     if report.failed:
-        for stack in used:
-            report.sections.append((f"server logs ({stack.data_dir})", stack.log_tails()))
+        for stack in started_stacks:
+            if stack.stopped_at is None or stack.stopped_at >= call.start:
+                report.sections.append((f"server logs ({stack.data_dir})", stack.log_tails()))
     if call.when == "teardown":
         started_stacks[:] = [stack for stack in started_stacks if stack.stopped_at is None]
     return report

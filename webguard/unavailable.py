@@ -5,8 +5,9 @@ process_exception, and from any middleware inside this one (a session saved, the
 through Django's got_request_exception signal: Django turns a middleware's exception into a 500 before this
 middleware sees it, so the signal marks the request and the 500 is replaced (and OutageAlreadyLogged keeps
 Django's request log from writing that 500's traceback). The answer is generic (JSON for API clients, a short
-page for browsers), and the outage is logged once per interval (sso_client.outages), not once per request. Recovery needs nothing from here: Django drops a connection that
-failed at the end of its request, and CONN_HEALTH_CHECKS (settings.base) checks a pooled one before reuse."""
+page for browsers), and the outage is logged once per interval (sso_client.outages), not once per request.
+Recovery needs nothing from here: Django drops a connection that failed at the end of its request, and
+CONN_HEALTH_CHECKS (settings.base) checks a pooled one before reuse."""
 
 import logging
 import sys

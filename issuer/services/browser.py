@@ -11,6 +11,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from rest_framework_simplejwt.exceptions import TokenError
 
 from .. import metrics
+from ..http import origin_of
 from ..models import RelyingApp
 from ..selectors import client_origins, live_session_get
 from ..signing.tokens import IssuerCookieToken, SSOAccessToken
@@ -21,21 +22,18 @@ HOME = "/"
 MAX_NEXT_LENGTH = 2048
 
 
-def origin_of(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}".lower()
-
-
 def configured_origins() -> set[str]:
     """The issuer and the relying origins this deployment configures (SSO_ISSUER_URL, ORDERS_URL, PRODUCTS_URL,
     SSO_EXTRA_RELYING_ORIGINS)."""
     return {origin_of(origin) for origin in settings.SITE_ORIGINS}
 
 
-def script_origins() -> set[str]:
-    """Origins whose script may spend this browser's refresh cookie (the cookie-renewal endpoint): the
-    configured sites and the first-party clients registered at the issuer."""
-    return configured_origins() | client_origins().scripts
+def script_origin_allowed(origin: str) -> bool:
+    """Whether script on `origin` may spend this browser's refresh cookie (the cookie-renewal endpoint): a
+    configured site, or a first-party client registered at the issuer (asked only for another origin: it
+    costs a query)."""
+    origin = origin.lower()
+    return origin in configured_origins() or origin in client_origins().scripts
 
 
 def redirect_target(raw: str | None) -> str:

@@ -16,11 +16,11 @@ from django.core.validators import URLValidator
 from django.db import transaction
 from django.utils.text import slugify
 
+from ..http import origin_of
 from ..models import AuditEvent, Consent, RelyingApp
 from ..selectors import client_origins
 from . import throttles
 from .audit import audit_record
-from .browser import origin_of
 from .service_clients import THROTTLE_NAMESPACE, ClientThrottled
 
 logger = logging.getLogger(__name__)

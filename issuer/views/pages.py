@@ -384,10 +384,11 @@ def session_token(request: HttpRequest) -> JsonResponse:
 
     Not protected by Django's CSRF token (a relying origin cannot read the issuer's), but by its Origin:
     sibling subdomains are same-site, so SameSite=Lax alone would let any of them spend the refresh cookie.
-    The Origin must be a configured site or a first-party client exactly; browsers always send it on a cross-origin POST and script
-    cannot forge it. django-cors-headers then lets only those origins read the answer."""
+    The Origin must be a configured site or a registered first-party client exactly; browsers always send it
+    on a cross-origin POST and script cannot forge it. django-cors-headers then lets only those origins read
+    the answer."""
     origin = request.headers.get("Origin", "")
-    if origin.lower() not in browser.script_origins():
+    if not browser.script_origin_allowed(origin):
         return _json_error("Origin not allowed.", "origin_not_allowed", 403)
     raw_refresh = _refresh_cookie(request)
     if not raw_refresh:

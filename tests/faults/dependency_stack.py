@@ -41,8 +41,8 @@ RECOVERY_SECONDS = 20
 ORDER = {"sku": "sticker-pack", "quantity": 1}
 # orders gives up on products after a second, and products keeps an unconfirmed reservation for four (longer
 # than placing an order takes), so the books can be checked a few seconds after the traffic stops.
-ORDERS_ENV = {"ORDERS_PRODUCTS_TIMEOUT_SECONDS": "1", "PRODUCTS_RESERVATION_GRACE_SECONDS": "4"}
 GRACE_SECONDS = 4
+ORDERS_ENV = {"ORDERS_PRODUCTS_TIMEOUT_SECONDS": "1", "PRODUCTS_RESERVATION_GRACE_SECONDS": str(GRACE_SECONDS)}
 
 
 class PrivateRedis:
@@ -276,11 +276,12 @@ class Traffic:
         """Once stopped: resend every order still without a definite answer until it has one."""
         session = requests.Session()
         deadline = time.monotonic() + seconds
+        access = self.stack.token("bob")["access"] if self.undecided else ""
         while self.undecided:
             if time.monotonic() > deadline:
                 raise AssertionError(f"orders without a definite answer after {seconds} s: {self.undecided}")
-            access = self.stack.token("bob")["access"]
-            self.place(session, access, self.undecided.pop(0))
+            if not self.place(session, access, self.undecided.pop(0)):
+                time.sleep(0.2)
 
 
 def wait_until_served(stack: Stack, *, seconds: float = RECOVERY_SECONDS) -> float:
