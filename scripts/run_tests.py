@@ -23,18 +23,31 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# (settings module, test directories), the longest first, so that running two at a time packs well. Tests
-# that start their own servers run under the issuer's.
+# (settings module, test directories or files), the longest first, so that running several at a time packs
+# well. Tests that start their own servers run under the issuer's. The browser tests are the longest by far,
+# mostly waiting on Chromium and servers, so they are three groups.
 GROUPS = [
-    ("settings.issuer", ["tests/security"]),
+    (
+        "settings.issuer",
+        [
+            "tests/browser/test_relying_pages.py",
+            "tests/browser/test_second_factor.py",
+            "tests/browser/test_localhost.py",
+        ],
+    ),
+    ("settings.issuer", ["tests/browser/test_browser_sso.py", "tests/browser/test_issuer_pages.py"]),
+    (
+        "settings.issuer",
+        ["tests/browser/test_own_site.py", "tests/browser/test_cross_domain.py", "tests/browser/test_passkeys.py"],
+    ),
     ("settings.issuer", ["tests/revocation"]),
-    ("settings.issuer", ["tests/browser"]),
-    ("settings.issuer", ["tests/oidc_clients"]),
     ("settings.issuer", ["tests/integration"]),
-    ("settings.issuer", ["tests/faults"]),
-    ("settings.issuer", ["tests/scale"]),
+    ("settings.issuer", ["tests/security"]),
     ("settings.issuer", ["tests/issuer"]),
     ("settings.orders", ["tests/sso_client", "tests/orders"]),
+    ("settings.issuer", ["tests/oidc_clients"]),
+    ("settings.issuer", ["tests/faults"]),
+    ("settings.issuer", ["tests/scale"]),
     ("settings.products", ["tests/products"]),
 ]
 
@@ -59,6 +72,11 @@ SERVICES_ONLY = {"tests/faults"}
 SERVICES_ARGS = ["--storage-only"]
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def under(path: str, directories: set[str]) -> bool:
+    """Whether a group's path (a directory or a file) is one of the directories or inside one."""
+    return any(path == d or path.startswith(d + "/") for d in directories)
 
 
 def services_wanted() -> bool:
@@ -108,9 +126,16 @@ class Run:
         self.output = tmp / f"group{index}.out"
         self.process: subprocess.Popen | None = None
         self.started = 0.0
+        self.cpu = 0.0
 
     def start(self, extra_args: list[str]) -> None:
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": self.settings_module, **self.extra_env}
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": self.settings_module,
+            # Every group's real-server stacks copy their SQLite databases from one set of templates (tests/servers.py).
+            "SSO_TEST_TEMPLATE_DIR": str(self.report.parent / "stack-templates"),
+            **self.extra_env,
+        }
         with open(self.output, "wb") as output:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "pytest", *self.paths, f"--junitxml={self.report}", *self.own_args, *extra_args],
@@ -121,10 +146,23 @@ class Run:
             )
         self.started = time.monotonic()
 
+    def ended(self) -> bool:
+        """Whether the group's process has ended; its CPU time (its own and that of the processes it waited
+        for: servers, Chromium) is then in self.cpu."""
+        pid, status, usage = os.wait4(self.process.pid, os.WNOHANG)
+        if pid == 0:
+            return False
+        self.process.returncode = os.waitstatus_to_exitcode(status)
+        self.cpu = usage.ru_utime + usage.ru_stime
+        return True
+
     def finish(self) -> int:
         on = " on PostgreSQL and Redis" if self.extra_env else ""
         seconds = time.monotonic() - self.started
-        print(f"\n=== {' '.join(self.paths)} (DJANGO_SETTINGS_MODULE={self.settings_module}){on}: {seconds:.0f} s")
+        print(
+            f"\n=== {' '.join(self.paths)} (DJANGO_SETTINGS_MODULE={self.settings_module}){on}: "
+            f"{seconds:.0f} s, {self.cpu:.0f} s of CPU"
+        )
         print(self.output.read_text(errors="replace"), end="", flush=True)
         return self.process.returncode
 
@@ -139,7 +177,7 @@ def run_all(runs: list[Run], extra_args: list[str], *, at_once: int) -> int:
             run.start(extra_args)
             running.append(run)
         time.sleep(0.2)
-        for run in [r for r in running if r.process.poll() is not None]:
+        for run in [r for r in running if r.ended()]:
             running.remove(run)
             code = run.finish()
             if code not in (0, 5):
@@ -156,14 +194,15 @@ def main(extra_args: list[str]) -> int:
         print(f"\nREQUIRE_SERVICES=1 (or SSO_TEST_SERVICES=1) but {problem}", flush=True)
         worst = 1
     with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "stack-templates").mkdir()
         embedded = [
-            (index, module, [p for p in paths if p not in SERVICES_ONLY], {})
+            (index, module, [p for p in paths if not under(p, SERVICES_ONLY)], {})
             for index, (module, paths) in enumerate(GROUPS)
         ]
         services = []
         if services_wanted() and not problem:
             services = [
-                (len(GROUPS) + index, module, [p for p in paths if p in SERVICES_PATHS], services_env(index))
+                (len(GROUPS) + index, module, [p for p in paths if under(p, SERVICES_PATHS)], services_env(index))
                 for index, (module, paths) in enumerate(GROUPS)
             ]
         embedded, services = (

@@ -9,6 +9,7 @@ apps' origins, which name the stack's ports (it leaves existing accounts and sec
 
 import atexit
 import contextlib
+import fcntl
 import hashlib
 import os
 import re
@@ -42,7 +43,7 @@ def project_variables() -> set[str]:
     return {line.split("=", 1)[0] for line in lines if re.match(r"[A-Z][A-Z0-9_]*=", line)}
 
 
-# The services scripts/run_tests.py's second pass runs on (the same defaults as tests/conftest.py's fixtures).
+# The PostgreSQL and Redis the tests use: tests/conftest.py's fixtures, and the stacks of run_tests.py's second pass.
 TEST_POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -174,6 +175,17 @@ class Stack:
         return response.json()
 
 
+def wait_until(predicate, *, timeout: float = 10.0, step: float = 0.05) -> bool:
+    """Poll `predicate` until it holds or `timeout` passes: for what another process or thread brings about
+    (a server's log line, a revocation reaching an app), never a blind sleep."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return predicate()
+
+
 def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -282,13 +294,17 @@ SEED_COMMANDS = {"issuer": ["seed_demo"], "orders": [], "products": ["seed_produ
 
 
 class Templates:
-    """Each site's database migrated and seeded once per test process and kind of stack, then copied."""
+    """Each site's database migrated and seeded once per kind of stack, then copied. scripts/run_tests.py
+    names one directory (SSO_TEST_TEMPLATE_DIR) for every group of a run, so SQLite templates are built once
+    a run, not once a test process; a lock file per template keeps two groups from building the same one."""
 
     def __init__(self) -> None:
         self.built: dict[tuple[str, str], str] = {}  # (site, key) -> SQLite file or PostgreSQL database
         self.lock = threading.Lock()
-        self.root: Path | None = None
+        self.shared = os.environ.get("SSO_TEST_TEMPLATE_DIR") or None
+        self.root: Path | None = Path(self.shared) if self.shared else None
         self.postgres: list[tuple[str, str]] = []  # (server URL, template database) to drop at exit
+        atexit.register(self.remove)
 
     def copy_into(self, stack: Stack, *, overridden: set[str]) -> bool:
         """Give the stack its own copy of each site's template database (building what is missing); False,
@@ -300,7 +316,8 @@ class Templates:
             wanted = {site: self.key(stack, site, overridden) for site in SITES}
             missing = {site: wanted[site] for site in SITES if (site, wanted[site]) not in self.built}
             if missing:
-                self.build(stack, missing)
+                with self.claimed(missing, places):
+                    self.build(stack, {site: key for site, key in missing.items() if (site, key) not in self.built})
             stack.data_dir.mkdir(parents=True, exist_ok=True)
             for site in SITES:
                 template = self.built[(site, wanted[site])]
@@ -314,17 +331,38 @@ class Templates:
 
     def key(self, stack: Stack, site: str, overridden: set[str]) -> str:
         ignored = RUNTIME_ONLY | (PER_STACK - overridden) | {f"{s.upper()}_DATABASE_URL" for s in SITES}
-        kept = {k: v for k, v in stack.env.items() if k not in ignored and k != "DATABASE_URL"}
+        # What the stack inherits from the test process (PATH, HOME, pytest's PYTEST_CURRENT_TEST naming the
+        # test that started it) is not the stack's configuration; the project's variables and the caller's are.
+        variables = project_variables()
+        inherited = {k for k, v in stack.env.items() if os.environ.get(k) == v and k not in variables}
+        kept = {k: v for k, v in stack.env.items() if k not in ignored | inherited and k != "DATABASE_URL"}
         place = database_place(stack.env, site)
         where = place if place == "sqlite" else place.rsplit("/", 1)[0]
         text = repr((site, where, sorted(kept.items())))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
-    def build(self, stack: Stack, keys: dict[str, str]) -> None:
-        """Migrate and seed the missing sites' templates, the sites side by side."""
+    def sqlite_directory(self, site: str, key: str) -> Path:
         if self.root is None:
             self.root = Path(tempfile.mkdtemp(prefix="sso-stack-templates-"))
-            atexit.register(self.remove)
+        return self.root / f"{site}-{key}"
+
+    @contextlib.contextmanager
+    def claimed(self, missing: dict[str, str], places: dict[str, str]) -> Iterator[None]:
+        """With a shared directory: hold the lock file of each missing SQLite template (in one order, so two
+        groups never wait on each other), and take those another group has finished meanwhile."""
+        with contextlib.ExitStack() as locks:
+            for site in sorted(missing):
+                if places[site] != "sqlite" or self.shared is None:
+                    continue
+                directory = self.sqlite_directory(site, missing[site])
+                lock = locks.enter_context(open(f"{directory}.lock", "w"))
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                if (directory / "ready").exists():
+                    self.built[(site, missing[site])] = str(directory / f"{site}.sqlite3")
+            yield
+
+    def build(self, stack: Stack, keys: dict[str, str]) -> None:
+        """Migrate and seed the missing sites' templates, the sites side by side."""
         # No cache and no key file: the template holds what migrating and seeding write to the database only.
         common = {**stack.env, "REDIS_URL": "", "CACHE_KEY_PREFIX": "", "SSO_SIGNING_KEY_FILE": ""}
         envs: dict[str, dict[str, str]] = {}
@@ -332,7 +370,8 @@ class Templates:
         for site, key in keys.items():
             place = database_place(stack.env, site)
             if place == "sqlite":
-                directory = self.root / f"{site}-{key}"
+                directory = self.sqlite_directory(site, key)
+                shutil.rmtree(directory, ignore_errors=True)  # a build that did not finish
                 directory.mkdir()
                 envs[site] = {**common, "SSO_DATA_DIR": str(directory)}
                 places[site] = str(directory / f"{site}.sqlite3")
@@ -360,9 +399,11 @@ class Templates:
                 raise RuntimeError(f"building the {site} template failed:\n{output}")
         for site, key in keys.items():
             self.built[(site, key)] = places[site]
+            if database_place(stack.env, site) == "sqlite":
+                (self.sqlite_directory(site, key) / "ready").touch()
 
     def remove(self) -> None:
-        if self.root is not None:
+        if self.root is not None and self.shared is None:
             shutil.rmtree(self.root, ignore_errors=True)
         for server_url, name in self.postgres:
             with contextlib.suppress(Exception), postgres_admin(server_url) as connection:

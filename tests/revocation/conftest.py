@@ -4,7 +4,6 @@ issuer (or a hostile host) for sso_client, and real three-site stacks with a one
 import http.server
 import json
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -160,16 +159,6 @@ def stack_env(**extra: str) -> dict[str, str]:
 def log_text(stack: Stack, site: str) -> str:
     """Everything the site's servers (all starts of them) wrote to their log in the stack's data dir."""
     return "".join(path.read_text(errors="replace") for path in sorted(stack.data_dir.glob(f"{site}-*.log")))
-
-
-def wait_until(predicate: Callable[[], bool], *, timeout: float, step: float = 0.05) -> bool:
-    """Poll `predicate` until it holds or `timeout` passes (for real servers only, never for unit tests)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step)
-    return predicate()
 
 
 @pytest.fixture(scope="module")

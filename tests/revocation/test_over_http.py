@@ -14,8 +14,9 @@ import requests
 
 from bench.revocation import APPS, measure_revocation_propagation, seconds_until_refused
 from tests.keys import mint_token
+from tests.servers import wait_until
 
-from .conftest import INTERVAL, log_text, wait_until
+from .conftest import INTERVAL, log_text
 
 BUDGET = INTERVAL + 1.0
 

@@ -16,7 +16,6 @@ import itertools
 import json
 import os
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -242,13 +241,3 @@ def assert_refused(response: requests.Response, *statuses: int, seconds: float =
     assert_generic_body(
         status=response.status_code, body=response.text, content_type=response.headers.get("Content-Type", "")
     )
-
-
-def wait_until(predicate, timeout: float = 10.0) -> bool:
-    """For conditions another process brings about (a server's log line): poll, never sleep blindly."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()

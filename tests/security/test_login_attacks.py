@@ -19,9 +19,8 @@ from tests.security.conftest import (
     PASSWORD,
     SERVICE_CLIENT,
     assert_refused,
-    wait_until,
 )
-from tests.servers import GUNICORN, ROOT, free_port, stop_process, wait_for_port
+from tests.servers import GUNICORN, ROOT, free_port, stop_process, wait_for_port, wait_until
 
 WRONG = "not-the-password"
 

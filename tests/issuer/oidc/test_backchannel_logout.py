@@ -26,6 +26,7 @@ from issuer.signing.oidc import (
 )
 from tests.issuer.conftest import PASSWORD
 from tests.metrics import sample, scrape
+from tests.servers import wait_until
 
 from .receiver import Receiver, join_delivery_threads, verified_logout_token
 
@@ -217,7 +218,10 @@ def test_a_hung_receiver_does_not_hold_up_the_sign_out(apps, users, client):
         shop = client_session(browser=browser, app=client_app("Shop", backchannel_uri=hung.url))
         response = client.post("/session/logout/")
         assert response.status_code == 302
-        # The sign-out has answered; the notice is still in flight (or not yet sent), not failed or delivered.
+        # The sign-out has answered while the notice is still in flight: sent, its answer not come, neither
+        # failed nor delivered. (Read once the thread has sent it: the test database, SQLite in memory, locks a
+        # table being written rather than waiting, so a read beside the thread's claim could fail that claim.)
+        assert wait_until(lambda: len(hung.received) == 1, timeout=5)
         notice = BackchannelLogout.objects.get(sid=shop.sid)
         assert notice.delivered_at is None and notice.last_error == ""
         join_delivery_threads()
