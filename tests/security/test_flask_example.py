@@ -39,7 +39,7 @@ def flask_service(security_stack) -> Iterator[str]:
         security_stack.url["issuer"], "orders", fetch_url=security_stack.internal["issuer"]
     )
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}"

@@ -33,7 +33,9 @@ class Receiver:
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, name="backchannel-receiver", daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, name="backchannel-receiver", daemon=True
+        )
 
     @property
     def url(self) -> str:
