@@ -70,8 +70,10 @@ SERVICES_PATHS = {
 # Left out of the run on the embedded default: there is no dependency to fail.
 SERVICES_ONLY = {"tests/faults"}
 SERVICES_ARGS = ["--storage-only"]
-POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# The PostgreSQL and Redis the tests use (TEST_POSTGRES_URL, TEST_REDIS_URL), as tests/servers.py reads them.
+sys.path.insert(0, str(ROOT))
+from tests.servers import TEST_POSTGRES_URL as POSTGRES_URL  # noqa: E402
+from tests.servers import TEST_REDIS_URL as REDIS_URL  # noqa: E402
 
 
 def under(path: str, directories: set[str]) -> bool:

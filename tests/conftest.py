@@ -137,8 +137,6 @@ def _pooled_rsa_keys(monkeypatch):
 
 # ---- Real services (PostgreSQL, Redis) -------------------------------------------------------------
 
-POSTGRES_URL, REDIS_URL = TEST_POSTGRES_URL, TEST_REDIS_URL
-
 
 def _unavailable(service: str, error: Exception) -> None:
     message = f"{service} is not reachable ({type(error).__name__}: {error})"
@@ -153,11 +151,11 @@ def postgres_url() -> str:
     import psycopg
 
     try:
-        with psycopg.connect(POSTGRES_URL, connect_timeout=3) as connection:
+        with psycopg.connect(TEST_POSTGRES_URL, connect_timeout=3) as connection:
             connection.execute("select 1")
     except psycopg.Error as e:
         _unavailable("PostgreSQL", e)
-    return POSTGRES_URL
+    return TEST_POSTGRES_URL
 
 
 @pytest.fixture(scope="session")
@@ -166,7 +164,7 @@ def redis_url() -> str:
     import redis
 
     try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
+        redis.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=3).ping()
     except redis.RedisError as e:
         _unavailable("Redis", e)
-    return REDIS_URL
+    return TEST_REDIS_URL
